@@ -1,0 +1,3 @@
+from rocky_engine.cli import main
+
+main()

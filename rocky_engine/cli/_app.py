@@ -1,0 +1,163 @@
+"""The click application frame: global options, error rendering, plugin commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from rocky_engine import __version__
+from rocky_engine.console import Console, JsonConsole, TerminalConsole
+from rocky_engine.errors import RockyError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
+
+
+@dataclass
+class Options:
+    project: Path = Path(".")
+    format: str = "text"
+    debug: bool = False
+
+    @property
+    def json(self) -> bool:
+        return self.format == "json"
+
+    def console(self) -> Console:
+        return JsonConsole() if self.format == "json" else TerminalConsole()
+
+
+def _store(name: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        opts = ctx.ensure_object(Options)
+        # Group options are processed first, so a value after the subcommand wins.
+        if ctx.get_parameter_source(param.name or "") is not click.core.ParameterSource.DEFAULT:
+            setattr(opts, name, value)
+        return value
+
+    return callback
+
+
+def global_options(f: F) -> F:
+    """``--project``, ``--format`` and ``--debug``, accepted before or after the subcommand."""
+    f = click.option("--debug", is_flag=True, default=False, expose_value=False, is_eager=True,
+                     callback=_store("debug"), help="Show tracebacks for unexpected errors.")(f)
+    f = click.option("--format", "format_", type=click.Choice(["text", "json"]), default="text",
+                     expose_value=False, is_eager=True, callback=_store("format"),
+                     help="Output format: text for people, json for scripts.")(f)
+    f = click.option("--project", type=click.Path(path_type=Path, file_okay=False), default=".",
+                     expose_value=False, is_eager=True, callback=_store("project"),
+                     help="Project folder (default: the current directory).")(f)
+    return f
+
+
+pass_options = click.make_pass_decorator(Options, ensure=True)
+
+
+def emit(opts: Options, payload: Any, text: Callable[[], None] | None = None) -> None:
+    """Print a command's result: one JSON document, or the text renderer's output."""
+    if opts.json:
+        click.echo(json.dumps(payload, indent=2, default=str))
+    elif text is not None:
+        text()
+
+
+class RockyGroup(click.Group):
+    """Engine commands plus the ``rocky.commands`` entry-point group (agent, plugins)."""
+
+    def _plugins(self) -> dict[str, Any]:
+        found = {}
+        for ep in entry_points(group="rocky.commands"):
+            found[ep.name] = ep
+        return found
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self._plugins()))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        cmd = super().get_command(ctx, cmd_name)
+        if cmd is not None:
+            return cmd
+        ep = self._plugins().get(cmd_name)
+        if ep is None:
+            return None
+        loaded = ep.load()
+        return loaded if isinstance(loaded, click.Command) else None
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+        name = args[0] if args else ""
+        if name and self.get_command(ctx, name) is None and not name.startswith("-"):
+            import difflib
+
+            close = difflib.get_close_matches(name, self.list_commands(ctx), n=1)
+            hint = f" (did you mean `{close[0]}`?)" if close else ""
+            raise click.UsageError(f"no such command `{name}`{hint}", ctx)
+        return super().resolve_command(ctx, args)
+
+
+@click.group(cls=RockyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="rocky")
+@global_options
+def cli() -> None:
+    """rocky: typed SQL models, column lineage, branches, and drift repair from intent.
+
+    \b
+    Example:
+        rocky init shop --example shop && cd shop
+        rocky seed && rocky compile
+    """
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    json_mode = _wants_json(args)
+    try:
+        rv = cli.main(args=args, prog_name="rocky", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        if json_mode:
+            click.echo(json.dumps({"error": {"code": "R001", "message": exc.format_message()}}))
+        else:
+            exc.show()
+        sys.exit(EXIT_USAGE)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except RockyError as exc:
+        if debug:
+            raise
+        if json_mode:
+            click.echo(json.dumps({"error": exc.to_json()}, indent=2))
+        else:
+            click.echo(exc.render(), err=True)
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # noqa: BLE001 - last line of defence: no traceback without --debug
+        if debug:
+            raise
+        click.echo(
+            f"error[R999]: internal error: {type(exc).__name__}: {exc} "
+            "(re-run with --debug for the traceback, and please report it)",
+            err=True,
+        )
+        sys.exit(EXIT_USAGE)
+    sys.exit(rv if isinstance(rv, int) else EXIT_OK)
+
+
+def _wants_json(args: list[str]) -> bool:
+    for i, a in enumerate(args):
+        if a == "--format=json" or (a == "--format" and i + 1 < len(args) and args[i + 1] == "json"):
+            return True
+    return False

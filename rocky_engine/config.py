@@ -1,0 +1,229 @@
+"""Typed on-disk configuration: ``rocky.toml``, ``sources/*.toml`` and model sidecars.
+
+Every model forbids unknown keys, so a typo is an error naming the file and the key::
+
+    >>> RockyConfig.model_validate({"project": {"name": "shop", "dialekt": "duckdb"}})
+    Traceback (most recent call last):
+    ...
+    pydantic_core._pydantic_core.ValidationError: 1 validation error for RockyConfig
+    ...
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+# ---------------------------------------------------------------------------- rocky.toml
+
+
+class ProjectSection(_Strict):
+    name: str
+    dialect: str = "duckdb"
+
+    @field_validator("dialect")
+    @classmethod
+    def _known_dialect(cls, value: str) -> str:
+        from sqlglot.dialects.dialect import Dialect
+
+        try:
+            Dialect.get_or_raise(value)
+        except ValueError as exc:
+            raise ValueError(f"unknown SQL dialect {value!r}") from exc
+        return value
+
+
+class WarehouseConfig(_Strict):
+    type: Literal["duckdb"] = "duckdb"
+    path: str = "warehouse.duckdb"
+    schema_: str = Field("main", alias="schema")
+
+    @field_validator("schema_")
+    @classmethod
+    def _schema_ident(cls, value: str) -> str:
+        if not IDENT_RE.match(value):
+            raise ValueError(f"schema {value!r} must be a plain identifier ([A-Za-z_][A-Za-z0-9_]*)")
+        return value
+
+
+class FusionConfig(_Strict):
+    models: list[str] = Field(min_length=1)
+    judge: str | None = None
+    mode: Literal["best-of", "merge", "debate"] = "best-of"
+
+
+class AgentConfig(_Strict):
+    provider: Literal["offline", "openai", "fusion"] = "offline"
+    timeout: float = Field(60, gt=0)
+    max_rounds: int = Field(3, ge=1, le=20)
+    max_retries: int = Field(3, ge=0, le=10)
+    model: str | None = None
+    base_url: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+    headers: dict[str, str] = Field(default_factory=dict)
+    extra_body: dict[str, Any] = Field(default_factory=dict)
+    fusion: FusionConfig | None = None
+
+
+class GithubConfig(_Strict):
+    repo: str | None = None
+    base: str = "main"
+    api_url: str | None = None
+    remote: str = "origin"
+
+
+class RockyConfig(_Strict):
+    project: ProjectSection
+    warehouse: WarehouseConfig = WarehouseConfig()
+    agent: AgentConfig = AgentConfig()
+    github: GithubConfig = GithubConfig()
+
+
+# ---------------------------------------------------------------------------- sources
+
+
+class ColumnSpec(_Strict):
+    type: str
+    nullable: bool = True
+    description: str | None = None
+
+
+def _column_shorthand(value: Any) -> Any:
+    return {"type": value} if isinstance(value, str) else value
+
+
+class TableSpec(_Strict):
+    description: str | None = None
+    columns: dict[str, ColumnSpec] = Field(min_length=1)
+
+    @field_validator("columns", mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: _column_shorthand(v) for k, v in value.items()}
+        return value
+
+
+class SourceFileSpec(_Strict):
+    schema_: str = Field(alias="schema")
+    description: str | None = None
+    tables: dict[str, TableSpec] = Field(default_factory=dict)
+
+    @field_validator("schema_")
+    @classmethod
+    def _schema_ident(cls, value: str) -> str:
+        if not IDENT_RE.match(value):
+            raise ValueError(f"schema {value!r} must be a plain identifier")
+        return value
+
+
+# ---------------------------------------------------------------------------- sidecars
+
+
+class Intent(_Strict):
+    purpose: str
+    grain: list[str] = Field(default_factory=list)
+    rules: list[str] = Field(default_factory=list)
+    # sha256 of the model SQL when the intent was last confirmed (`rocky intent confirm`).
+    confirmed_sql: str | None = None
+
+
+class ColumnContract(_Strict):
+    intent: str | None = None
+    description: str | None = None
+    type: str | None = None
+    nullable: bool | None = None
+
+
+class _TestBase(_Strict):
+    name: str | None = None
+    severity: Literal["error", "warn"] = "error"
+
+
+class NotNullTest(_TestBase):
+    type: Literal["not_null"]
+    column: str
+
+
+class UniqueTest(_TestBase):
+    type: Literal["unique"]
+    column: str | None = None
+    columns: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> UniqueTest:
+        if (self.column is None) == (self.columns is None):
+            raise ValueError("unique test needs exactly one of `column` or `columns`")
+        return self
+
+    @property
+    def key(self) -> list[str]:
+        return [self.column] if self.column else list(self.columns or [])
+
+
+class AcceptedValuesTest(_TestBase):
+    type: Literal["accepted_values"]
+    column: str
+    values: list[Any] = Field(min_length=1)
+
+
+class RelationshipsTest(_TestBase):
+    type: Literal["relationships"]
+    column: str
+    to: str  # a model name or schema.table
+    field: str
+
+
+class ExpressionTest(_TestBase):
+    type: Literal["expression"]
+    expression: str
+
+
+class RowCountTest(_TestBase):
+    type: Literal["row_count"]
+    min: int | None = None
+    max: int | None = None
+
+
+DataTest = Annotated[
+    Union[
+        NotNullTest,
+        UniqueTest,
+        AcceptedValuesTest,
+        RelationshipsTest,
+        ExpressionTest,
+        RowCountTest,
+    ],
+    Field(discriminator="type"),
+]
+
+
+class UnitTest(_Strict):
+    name: str
+    given: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
+    expect: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class Sidecar(_Strict):
+    materialized: Literal["view", "table"] = "view"
+    description: str | None = None
+    intent: Intent | None = None
+    columns: dict[str, ColumnContract] = Field(default_factory=dict)
+    tests: list[DataTest] = Field(default_factory=list)
+    unit_tests: list[UnitTest] = Field(default_factory=list)
+
+    @field_validator("intent", mode="before")
+    @classmethod
+    def _intent_short_form(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"purpose": value}
+        return value

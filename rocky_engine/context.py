@@ -1,0 +1,48 @@
+"""The facade the CLI (and the agent) call: one object per project and console.
+
+    >>> ctx = Context.load("path/to/shop")   # doctest: +SKIP
+    >>> ctx.seed()                             # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cached_property
+from pathlib import Path
+
+from rocky_engine.adapters.duckdb import DuckDBAdapter
+from rocky_engine.console import Console, SilentConsole
+from rocky_engine.project import Project, load_project
+from rocky_engine.seed import SeedResult, load_seeds
+
+
+class Context:
+    def __init__(self, project: Project, console: Console | None = None) -> None:
+        self.project = project
+        self.console: Console = console or SilentConsole()
+
+    @classmethod
+    def load(cls, path: str | Path = ".", console: Console | None = None) -> Context:
+        return cls(load_project(path), console)
+
+    @cached_property
+    def warehouse_path(self) -> Path:
+        return self.project.warehouse_path
+
+    @contextmanager
+    def adapter(self, *, read_only: bool = False, sandboxed: bool = False,
+                create: bool = True) -> Iterator[DuckDBAdapter]:
+        adapter = DuckDBAdapter(self.warehouse_path, read_only=read_only, sandboxed=sandboxed,
+                                create=create)
+        try:
+            yield adapter
+        finally:
+            adapter.close()
+
+    def seed(self) -> list[SeedResult]:
+        with self.adapter() as adapter:
+            results = load_seeds(self.project, adapter)
+        for r in results:
+            self.console.line(f"  loaded {r.table:<30} {r.rows:>8} rows  from {r.file}")
+        return results

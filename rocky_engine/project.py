@@ -1,0 +1,338 @@
+"""Load a project folder into typed, immutable records.
+
+    >>> project = load_project("path/to/shop")          # doctest: +SKIP
+    >>> project.models["customers"].sidecar.intent.grain  # doctest: +SKIP
+    ['customer_id']
+
+Every problem is a :class:`ProjectLoadError` naming the file and the key or line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from rocky_engine.config import (
+    IDENT_RE,
+    ColumnSpec,
+    RockyConfig,
+    Sidecar,
+    SourceFileSpec,
+)
+from rocky_engine.errors import Location, ProjectLoadError, relpath
+
+CONFIG_FILE = "rocky.toml"
+_M = TypeVar("_M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class SourceColumn:
+    name: str
+    type: str
+    nullable: bool = True
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class SourceTable:
+    """A declared upstream table: the contract drift is checked against."""
+
+    schema: str
+    name: str
+    columns: tuple[SourceColumn, ...]
+    file: str
+    description: str | None = None
+
+    @property
+    def fqn(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+    def column(self, name: str) -> SourceColumn | None:
+        low = name.lower()
+        return next((c for c in self.columns if c.name.lower() == low), None)
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    path: str  # relative to the project root, posix
+    sql: str
+    sidecar: Sidecar
+    sidecar_path: str | None = None
+
+    @property
+    def sql_hash(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+    @property
+    def materialized(self) -> str:
+        return self.sidecar.materialized
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    config: RockyConfig
+    sources: dict[str, SourceTable] = field(default_factory=dict)  # key: "schema.table" lowercase
+    models: dict[str, Model] = field(default_factory=dict)  # key: model name lowercase
+    source_files: dict[str, str] = field(default_factory=dict)  # schema -> relative file
+
+    @property
+    def name(self) -> str:
+        return self.config.project.name
+
+    @property
+    def dialect(self) -> str:
+        return self.config.project.dialect
+
+    @property
+    def source_schemas(self) -> set[str]:
+        return {t.schema.lower() for t in self.sources.values()}
+
+    @property
+    def warehouse_path(self) -> Path:
+        return (self.root / self.config.warehouse.path).resolve()
+
+    def source(self, schema: str, table: str) -> SourceTable | None:
+        return self.sources.get(f"{schema}.{table}".lower())
+
+    def model(self, name: str) -> Model | None:
+        return self.models.get(name.lower())
+
+
+# ---------------------------------------------------------------------------- loading
+
+
+def find_root(start: Path) -> Path:
+    """The nearest folder at or above ``start`` holding a ``rocky.toml``."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / CONFIG_FILE).is_file():
+            return folder
+    raise ProjectLoadError(
+        f"no {CONFIG_FILE} found in {start} or any parent folder",
+        hint="run `rocky init DIR` to create a project, or pass --project DIR",
+    )
+
+
+def load_project(path: str | Path = ".") -> Project:
+    root = find_root(Path(path))
+    config = _load_model(root, root / CONFIG_FILE, RockyConfig)
+    sources, source_files = _load_sources(root)
+    models = _load_models(root)
+    return Project(root=root, config=config, sources=sources, models=models,
+                   source_files=source_files)
+
+
+def read_toml(root: Path, path: Path) -> dict[str, Any]:
+    rel = relpath(path, root)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ProjectLoadError(f"file not found: {rel}", location=Location(rel)) from None
+    except UnicodeDecodeError as exc:
+        raise ProjectLoadError(f"not valid UTF-8 ({exc.reason})", location=Location(rel)) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg = str(exc)
+        m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
+        line, col = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+        msg = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", msg)
+        raise ProjectLoadError(
+            f"invalid TOML: {msg}", location=Location(rel, line, col),
+            hint="fix the TOML syntax",
+        ) from None
+
+
+def _load_model(root: Path, path: Path, model: type[_M], data: dict[str, Any] | None = None) -> _M:
+    if data is None:
+        data = read_toml(root, path)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise _validation_error(root, path, exc) from None
+
+
+def _validation_error(root: Path, path: Path, exc: ValidationError) -> ProjectLoadError:
+    err = exc.errors()[0]
+    loc = [p for p in err["loc"] if not (isinstance(p, str) and p in _UNION_TAGS)]
+    key = ".".join(str(p) for p in loc) or "(top level)"
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        message = f"unknown key `{key}`"
+        hint = "remove it or check its spelling"
+    elif kind == "missing":
+        message = f"missing required key `{key}`"
+        hint = "add it"
+    else:
+        message = f"invalid value for `{key}`: {err['msg']}"
+        hint = None
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    line = _line_of_key(text, [str(p) for p in loc if isinstance(p, str)])
+    return ProjectLoadError(message, location=Location(relpath(path, root), line), hint=hint)
+
+
+_UNION_TAGS = {
+    "not_null", "unique", "accepted_values", "relationships", "expression", "row_count",
+    "str", "Intent", "ColumnSpec", "FusionConfig",
+}
+
+
+def _line_of_key(text: str, keys: list[str]) -> int:
+    """Best-effort 1-based line where the innermost key of ``keys`` is written."""
+    if not keys:
+        return 0
+    lines = text.splitlines()
+    for key in reversed(keys):
+        pat = re.compile(
+            rf'^\s*(\[+\s*)?([\w."-]+\.)?"?{re.escape(key)}"?\s*(=|\]|\.)'
+        )
+        for i, line in enumerate(lines, 1):
+            if pat.search(line):
+                return i
+        inline = re.compile(rf'[{{,]\s*"?{re.escape(key)}"?\s*=')
+        for i, line in enumerate(lines, 1):
+            if inline.search(line):
+                return i
+    return 0
+
+
+def _load_sources(root: Path) -> tuple[dict[str, SourceTable], dict[str, str]]:
+    sources: dict[str, SourceTable] = {}
+    files: dict[str, str] = {}
+    folder = root / "sources"
+    if not folder.is_dir():
+        return sources, files
+    for path in sorted(folder.glob("*.toml")):
+        rel = relpath(path, root)
+        spec = _load_model(root, path, SourceFileSpec)
+        schema = spec.schema_
+        if schema.lower() in files:
+            raise ProjectLoadError(
+                f"source schema `{schema}` is also declared in {files[schema.lower()]}",
+                location=Location(rel, _line_of_key(path.read_text(), ["schema"])),
+                hint="declare each source schema in one file",
+            )
+        files[schema.lower()] = rel
+        for table_name, table in spec.tables.items():
+            if not IDENT_RE.match(table_name):
+                raise ProjectLoadError(
+                    f"table name `{table_name}` is not a plain identifier",
+                    location=Location(rel, _line_of_key(path.read_text(), [table_name])),
+                )
+            seen: set[str] = set()
+            for col_name in table.columns:
+                if col_name.lower() in seen:
+                    raise ProjectLoadError(
+                        f"column `{col_name}` declared twice in table `{table_name}`",
+                        location=Location(rel, _line_of_key(path.read_text(), [col_name])),
+                    )
+                seen.add(col_name.lower())
+                _check_type(root, path, table_name, col_name, table.columns[col_name])
+            sources[f"{schema}.{table_name}".lower()] = SourceTable(
+                schema=schema,
+                name=table_name,
+                columns=tuple(
+                    SourceColumn(n, c.type, c.nullable, c.description)
+                    for n, c in table.columns.items()
+                ),
+                file=rel,
+                description=table.description,
+            )
+    return sources, files
+
+
+def _check_type(root: Path, path: Path, table: str, column: str, spec: ColumnSpec) -> None:
+    from sqlglot import exp
+    from sqlglot.errors import ParseError
+
+    try:
+        exp.DataType.build(spec.type, dialect="duckdb")
+    except (ParseError, ValueError):
+        raise ProjectLoadError(
+            f"column `{table}.{column}` has unknown type {spec.type!r}",
+            location=Location(relpath(path, root), _line_of_key(path.read_text(), [column])),
+            hint="use a SQL type such as INTEGER, VARCHAR, DECIMAL(10,2), DATE, TIMESTAMP",
+        ) from None
+
+
+def _load_models(root: Path) -> dict[str, Model]:
+    models: dict[str, Model] = {}
+    folder = root / "models"
+    if not folder.is_dir():
+        return models
+    sql_files = sorted(folder.rglob("*.sql"))
+    sql_stems = {p.with_suffix("") for p in sql_files}
+    for sidecar in sorted(folder.rglob("*.toml")):
+        if sidecar.with_suffix("") not in sql_stems:
+            raise ProjectLoadError(
+                f"sidecar has no model: {relpath(sidecar.with_suffix('.sql'), root)} does not exist",
+                location=Location(relpath(sidecar, root)),
+                hint="rename the sidecar to match its model, or delete it",
+            )
+    for path in sql_files:
+        rel = relpath(path, root)
+        name = path.stem
+        if not IDENT_RE.match(name):
+            raise ProjectLoadError(
+                f"model name `{name}` is not a plain identifier",
+                location=Location(rel),
+                hint="rename the file to letters, digits and underscores, not starting with a digit",
+            )
+        if name.lower() in models:
+            raise ProjectLoadError(
+                f"duplicate model name `{name}` (also {models[name.lower()].path})",
+                location=Location(rel),
+                hint="model names are unique across models/, whatever the folder",
+            )
+        try:
+            sql = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise ProjectLoadError(f"not valid UTF-8 ({exc.reason})", location=Location(rel)) from None
+        _check_single_statement(rel, sql)
+        sidecar_path = path.with_suffix(".toml")
+        if sidecar_path.is_file():
+            sidecar = _load_model(root, sidecar_path, Sidecar)
+            sidecar_rel: str | None = relpath(sidecar_path, root)
+        else:
+            sidecar, sidecar_rel = Sidecar(), None
+        models[name.lower()] = Model(name=name, path=rel, sql=sql, sidecar=sidecar,
+                                     sidecar_path=sidecar_rel)
+    return models
+
+
+def _check_single_statement(rel: str, sql: str) -> None:
+    """A model is exactly one statement; syntax errors are left to the compiler."""
+    from sqlglot.errors import TokenError
+    from sqlglot.tokens import Tokenizer, TokenType
+
+    try:
+        tokens = Tokenizer().tokenize(sql)
+    except TokenError:
+        return
+    statements: list[int] = []  # line of the first token of each statement
+    expecting = True
+    for tok in tokens:
+        if tok.token_type == TokenType.SEMICOLON:
+            expecting = True
+        elif expecting:
+            statements.append(tok.line)
+            expecting = False
+    if not statements:
+        raise ProjectLoadError(
+            "model file is empty", location=Location(rel, 1),
+            hint="write one SELECT statement, or delete the file",
+        )
+    if len(statements) > 1:
+        raise ProjectLoadError(
+            f"model file holds {len(statements)} statements; a model is exactly one SELECT",
+            location=Location(rel, statements[1]),
+            hint="split the extra statements into their own model files",
+        )
