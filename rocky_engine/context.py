@@ -18,17 +18,22 @@ from rocky_engine.seed import SeedResult, load_seeds
 
 
 class Context:
-    def __init__(self, project: Project, console: Console | None = None) -> None:
+    def __init__(self, project: Project, console: Console | None = None, *,
+                 warehouse_path: Path | None = None) -> None:
         self.project = project
         self.console: Console = console or SilentConsole()
+        # The agent validates a patched copy of the project (in a git worktree) against the
+        # original project's warehouse, so the warehouse location can be overridden.
+        self._warehouse_path = warehouse_path
 
     @classmethod
-    def load(cls, path: str | Path = ".", console: Console | None = None) -> Context:
-        return cls(load_project(path), console)
+    def load(cls, path: str | Path = ".", console: Console | None = None, *,
+             warehouse_path: Path | None = None) -> Context:
+        return cls(load_project(path), console, warehouse_path=warehouse_path)
 
     @cached_property
     def warehouse_path(self) -> Path:
-        return self.project.warehouse_path
+        return (self._warehouse_path or self.project.warehouse_path).resolve()
 
     @contextmanager
     def adapter(self, *, read_only: bool = False, sandboxed: bool = False,
