@@ -14,7 +14,7 @@ from pathlib import Path
 from rocky_engine.adapters.duckdb import DuckDBAdapter
 from rocky_engine.console import Console, SilentConsole
 from rocky_engine.project import Project, load_project
-from rocky_engine.seed import SeedResult, load_seeds
+from rocky_engine.seed import SeedResult, load_seeds, validate_seeds
 
 
 class Context:
@@ -46,8 +46,9 @@ class Context:
             adapter.close()
 
     def seed(self) -> list[SeedResult]:
+        seeds = validate_seeds(self.project)  # before the warehouse file is even created
         with self.adapter() as adapter:
-            results = load_seeds(self.project, adapter)
+            results = load_seeds(self.project, adapter, seeds)
         for r in results:
             self.console.line(f"  loaded {r.table:<30} {r.rows:>8} rows  from {r.file}")
         return results

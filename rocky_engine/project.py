@@ -9,6 +9,7 @@ Every problem is a :class:`ProjectLoadError` naming the file and the key or line
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import re
 import tomllib
@@ -157,26 +158,69 @@ def _load_model(root: Path, path: Path, model: type[_M], data: dict[str, Any] | 
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise _validation_error(root, path, exc) from None
+        raise _validation_error(root, path, exc, model) from None
 
 
-def _validation_error(root: Path, path: Path, exc: ValidationError) -> ProjectLoadError:
+def _validation_error(root: Path, path: Path, exc: ValidationError,
+                      model: type[BaseModel]) -> ProjectLoadError:
     err = exc.errors()[0]
     loc = [p for p in err["loc"] if not (isinstance(p, str) and p in _UNION_TAGS)]
     key = ".".join(str(p) for p in loc) or "(top level)"
     kind = err["type"]
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    line = _line_of_key(text, [str(p) for p in loc if isinstance(p, str)])
+    hint: str | None = None
     if kind == "extra_forbidden":
         message = f"unknown key `{key}`"
-        hint = "remove it or check its spelling"
+        close = difflib.get_close_matches(str(loc[-1]), _known_keys(model), n=1)
+        hint = f"did you mean `{close[0]}`?" if close else "remove it or check its spelling"
     elif kind == "missing":
         message = f"missing required key `{key}`"
         hint = "add it"
+    elif kind == "union_tag_invalid":
+        tag = (err.get("ctx") or {}).get("tag", "")
+        expected = (err.get("ctx") or {}).get("expected_tags", "")
+        message = f"invalid value for `{key}.type`: unknown kind {tag!r}"
+        hint = f"use one of {expected}"
+        line = _line_of_value(text, str(tag)) or line
     else:
-        message = f"invalid value for `{key}`: {err['msg']}"
-        hint = None
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    line = _line_of_key(text, [str(p) for p in loc if isinstance(p, str)])
+        message = f"invalid value for `{key}`: {err['msg'].removeprefix('Value error, ')}"
     return ProjectLoadError(message, location=Location(relpath(path, root), line), hint=hint)
+
+
+def _known_keys(model: type[BaseModel]) -> list[str]:
+    """Every key any nested config model accepts, for "did you mean" on a typo."""
+    seen: set[type[BaseModel]] = set()
+    keys: set[str] = set()
+
+    def walk(m: type[BaseModel]) -> None:
+        if m in seen:
+            return
+        seen.add(m)
+        for name, f in m.model_fields.items():
+            keys.add(f.alias or name)
+            for arg in _flatten(f.annotation):
+                if isinstance(arg, type) and issubclass(arg, BaseModel):
+                    walk(arg)
+
+    walk(model)
+    return sorted(keys)
+
+
+def _flatten(annotation: Any) -> list[Any]:
+    from typing import get_args
+
+    out = [annotation]
+    for arg in get_args(annotation):
+        out.extend(_flatten(arg))
+    return out
+
+
+def _line_of_value(text: str, value: str) -> int:
+    for i, line in enumerate(text.splitlines(), 1):
+        if re.search(rf'=\s*["\']{re.escape(value)}["\']', line):
+            return i
+    return 0
 
 
 _UNION_TAGS = {

@@ -70,10 +70,18 @@ def check_header(project: Project, path: Path, source: SourceTable) -> None:
     )
 
 
-def load_seeds(project: Project, adapter: WarehouseAdapter) -> list[SeedResult]:
+def validate_seeds(project: Project) -> list[tuple[Path, SourceTable]]:
+    """Every seed file with its declared table, headers checked; touches no warehouse."""
     seeds = find_seeds(project)
     for path, source in seeds:
         check_header(project, path, source)
+    return seeds
+
+
+def load_seeds(project: Project, adapter: WarehouseAdapter,
+               seeds: list[tuple[Path, SourceTable]] | None = None) -> list[SeedResult]:
+    if seeds is None:
+        seeds = validate_seeds(project)
     results: list[SeedResult] = []
     with adapter.transaction():
         for path, source in seeds:
