@@ -41,7 +41,11 @@ def run_demo(workdir: Path) -> Path:
 
 
 def _later_steps() -> list[tuple[str, Callable[[Context], None]]]:
-    return []
+    from intent_agent.repair.demo_steps import repair_steps
+    from rocky_engine.execution.demo_steps import execution_steps
+
+    # seed → run → test → branch → promote, then drift → repair stays the last chapter
+    return [*execution_steps(), *repair_steps()]
 
 
 @click.command("demo")

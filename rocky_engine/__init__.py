@@ -36,4 +36,19 @@ __all__ = [
     "WarehouseError",
     "__version__",
     "load_project",
+    # typed compile (imported on first use: it loads sqlglot's optimizer)
+    "CompileResult",
+    "CompiledColumn",
+    "CompiledModel",
+    "compile_project",
 ]
+
+_LAZY = {"CompileResult", "CompiledColumn", "CompiledModel", "compile_project"}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import rocky_engine.compiler as _compiler
+
+        return getattr(_compiler, name)
+    raise AttributeError(f"module 'rocky_engine' has no attribute {name!r}")

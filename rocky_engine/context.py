@@ -10,11 +10,24 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rocky_engine.adapters.duckdb import DuckDBAdapter
 from rocky_engine.console import Console, SilentConsole
 from rocky_engine.project import Project, load_project
 from rocky_engine.seed import SeedResult, load_seeds, validate_seeds
+
+if TYPE_CHECKING:
+    from rocky_engine.execution import (
+        BranchDiff,
+        BranchInfo,
+        PromoteResult,
+        RunResult,
+        TestReport,
+    )
+    from rocky_engine.compiler import CompileResult
+    from rocky_engine.lineage.graph import LineageGraph, LineageResult
+    from rocky_engine.drift import AcceptResult, DriftReport
 
 
 class Context:
@@ -52,3 +65,137 @@ class Context:
         for r in results:
             self.console.line(f"  loaded {r.table:<30} {r.rows:>8} rows  from {r.file}")
         return results
+
+    def compile(self, *, strict: bool = False, use_cache: bool = True) -> CompileResult:
+        """Typed compile of the project (cached under ``target/``); never raises for model errors.
+
+            >>> ctx.compile().ok   # doctest: +SKIP
+            True
+        """
+        from rocky_engine.compiler import compile_project
+
+        return compile_project(self.project, strict=strict, use_cache=use_cache,
+                               console=self.console)
+
+    def lineage_graph(self, *, use_index: bool = True) -> LineageGraph:
+        """The project's column lineage graph, from ``target/lineage.idx`` when it is fresh.
+
+        Otherwise compiles (warm compile cache: nothing re-analysed) and rewrites the index.
+        """
+        from rocky_engine.lineage.graph import LineageGraph
+        from rocky_engine.lineage.store import fingerprint, load_fresh_graph, save_graph
+
+        root = self.project.root
+        if use_index:
+            graph = load_fresh_graph(root)
+            if graph is not None:
+                return graph
+        # Taken before compiling: an edit made meanwhile leaves the index stale, not wrong.
+        key = fingerprint(root)
+        from rocky_engine.compiler import compile_project
+
+        result = compile_project(self.project)
+        graph = LineageGraph.from_compile(result, self.project.sources)
+        save_graph(root, graph, key)
+        return graph
+
+    def lineage(self, root: str, *, direction: str = "upstream", depth: int | None = None,
+                value_only: bool = False) -> LineageResult:
+        """Column lineage of ``root`` (``model``, ``model.column`` or ``schema.table.column``).
+
+            >>> ctx.lineage("raw.orders.amount", direction="downstream").nodes  # doctest: +SKIP
+        """
+        return self.lineage_graph().query(root, direction, depth=depth, value_only=value_only)
+
+    def drift(self, *, read_values: bool = True, record: bool = True) -> DriftReport:
+        """Compare declared sources with the live warehouse; classify and map the impact.
+
+            >>> report = ctx.drift()                          # doctest: +SKIP
+            >>> [c.kind for c in report.changes], [i.status for i in report.impact]  # doctest: +SKIP
+            (['column_renamed'], ['broken', 'broken'])
+        """
+        from rocky_engine.drift import detect_drift
+
+        with self.adapter(create=False) as adapter:
+            return detect_drift(self.project, adapter, read_values=read_values, record=record)
+
+    def drift_accept(self, report: DriftReport | None = None, *,
+                     dry_run: bool = False) -> AcceptResult:
+        """Rewrite ``sources/*.toml`` to the live shape (comments and order kept).
+
+        With ``dry_run`` nothing is written: the result carries the new texts and the diff.
+        After writing, the project is reloaded and the value fingerprints of every source
+        are refreshed, so the next rename is recognised by its values.
+        """
+        from rocky_engine.drift import record_fingerprints
+        from rocky_engine.errors import WarehouseError
+        from rocky_engine.drift.accept import (
+            AcceptResult, apply_changes_to_sources, render_diff, write_sources,
+        )
+
+        report = report if report is not None else self.drift()
+        patches = apply_changes_to_sources(self.project, report.changes)
+        diff = render_diff(self.project, patches)
+        if dry_run or not patches:
+            return AcceptResult(patches, diff)
+        written = write_sources(self.project, patches)
+        self.project = load_project(self.project.root)
+        try:
+            with self.adapter(create=False) as adapter:
+                record_fingerprints(self.project, adapter, list(self.project.sources))
+        except WarehouseError as exc:  # the files are written; fingerprints are a bonus
+            self.console.warn(f"value fingerprints not refreshed: {exc.message}")
+        for path in written:
+            self.console.line(f"  updated {path.relative_to(self.project.root).as_posix()}")
+        return AcceptResult(patches, diff, tuple(written))
+
+    # ------------------------------------------------------------------ run, test, branches
+    # Seconds a writer waits for the warehouse; None: $ROCKY_LOCK_TIMEOUT, else 30.
+    lock_timeout: float | None = None
+
+    def run(self, select: list[str] | None = None, branch: str | None = None, *,
+            sandboxed: bool = False) -> RunResult:
+        """Compile, then build the selected models into prod or into ``branch``.
+
+            >>> ctx.run(["+customers"], branch="fix").ok        # doctest: +SKIP
+            True
+        """
+        from rocky_engine.execution import api
+
+        return api.run(self, select, branch, sandboxed=sandboxed)
+
+    def test(self, select: list[str] | None = None, branch: str | None = None, *,
+             sandboxed: bool = False) -> TestReport:
+        """Data tests and unit tests of the selected models (on prod or ``branch``)."""
+        from rocky_engine.execution import api
+
+        return api.test(self, select, branch, sandboxed=sandboxed)
+
+    def branch_create(self, name: str, *, sandboxed: bool = False) -> BranchInfo:
+        """Schema ``<schema>__<name>`` with a zero-copy view over every prod model."""
+        from rocky_engine.execution import api
+
+        return api.branch_create(self, name, sandboxed=sandboxed)
+
+    def branch_list(self) -> list[BranchInfo]:
+        from rocky_engine.execution import api
+
+        return api.branch_list(self)
+
+    def branch_diff(self, name: str, select: list[str] | None = None, *,
+                    sandboxed: bool = False) -> BranchDiff:
+        """Schema and data diff against prod of the models built on the branch."""
+        from rocky_engine.execution import api
+
+        return api.branch_diff(self, name, select, sandboxed=sandboxed)
+
+    def branch_promote(self, name: str) -> PromoteResult:
+        """Replace prod objects with the branch's, in one transaction."""
+        from rocky_engine.execution import api
+
+        return api.branch_promote(self, name)
+
+    def branch_drop(self, name: str) -> BranchInfo:
+        from rocky_engine.execution import api
+
+        return api.branch_drop(self, name)

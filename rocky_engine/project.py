@@ -10,8 +10,12 @@ Every problem is a :class:`ProjectLoadError` naming the file and the key or line
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
+import os
+import pickle
 import re
+import tempfile
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,20 +129,100 @@ def find_root(start: Path) -> Path:
 def load_project(path: str | Path = ".") -> Project:
     root = find_root(Path(path))
     config = _load_model(root, root / CONFIG_FILE, RockyConfig)
-    sources, source_files = _load_sources(root)
-    models = _load_models(root)
+    cache = _TomlCache.load(root)
+    sources, source_files = _load_sources(root, cache)
+    models = _load_models(root, cache)
+    cache.save()
     return Project(root=root, config=config, sources=sources, models=models,
                    source_files=source_files)
 
 
+class _TomlCache:
+    """Validated sidecars and source files keyed by a hash of their text.
+
+    Parsing TOML (pure Python) and validating it dominated loading at 10,000 models, so a
+    large project keeps the results in ``target/rocky_load.cache``. The key is the file's
+    content, so an edit can never return a stale result; errors are never cached. Projects
+    with few TOML files neither read nor write the file.
+    """
+
+    MIN_FILES = 50
+    _FILE = Path("target") / "rocky_load.cache"
+    _VERSION = ("rocky-load-cache", 1)
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.entries: dict[str, BaseModel] = {}
+        self.used: set[str] = set()
+        self.dirty = False
+        self.loaded = False
+
+    @classmethod
+    def load(cls, root: Path) -> _TomlCache:
+        return cls(root / cls._FILE)
+
+    def _read(self) -> None:
+        self.loaded = True
+        try:
+            with open(self.path, "rb") as fh:
+                data = pickle.load(fh)
+            if isinstance(data, tuple) and len(data) == 2 and data[0] == self._VERSION:
+                self.entries = data[1]
+        except Exception:  # noqa: BLE001 - missing or unreadable: it is only a cache
+            self.entries = {}
+
+    def get(self, root: Path, path: Path, model: type[_M], expected_files: int) -> _M:
+        if expected_files < self.MIN_FILES:
+            return _load_model(root, path, model)
+        if not self.loaded:
+            self._read()
+        text = _read_text(root, path)
+        key = hashlib.blake2b(f"{model.__name__}\0{text}".encode(), digest_size=16).hexdigest()
+        found = self.entries.get(key)
+        if isinstance(found, model):
+            self.used.add(key)
+            return found
+        result = _load_model(root, path, model, _parse_toml(root, path, text))
+        self.entries[key] = result
+        self.used.add(key)
+        self.dirty = True
+        return result
+
+    def save(self) -> None:
+        if not self.loaded:
+            return
+        if len(self.used) != len(self.entries):
+            self.entries = {k: v for k, v in self.entries.items() if k in self.used}
+            self.dirty = True
+        if not self.dirty:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".load-", suffix=".tmp")
+            with os.fdopen(fd, "wb") as fh:
+                pickle.dump((self._VERSION, self.entries), fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, self.path)
+        except OSError:
+            pass  # read-only project: load without a cache
+
+
 def read_toml(root: Path, path: Path) -> dict[str, Any]:
-    rel = relpath(path, root)
+    return _parse_toml(root, path, _read_text(root, path))
+
+
+def _read_text(root: Path, path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
+        rel = relpath(path, root)
         raise ProjectLoadError(f"file not found: {rel}", location=Location(rel)) from None
     except UnicodeDecodeError as exc:
+        rel = relpath(path, root)
         raise ProjectLoadError(f"not valid UTF-8 ({exc.reason})", location=Location(rel)) from None
+
+
+def _parse_toml(root: Path, path: Path, text: str) -> dict[str, Any]:
+    rel = relpath(path, root)
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -248,7 +332,8 @@ def _line_of_key(text: str, keys: list[str]) -> int:
     return 0
 
 
-def _load_sources(root: Path) -> tuple[dict[str, SourceTable], dict[str, str]]:
+def _load_sources(root: Path, cache: _TomlCache | None = None,
+                  ) -> tuple[dict[str, SourceTable], dict[str, str]]:
     sources: dict[str, SourceTable] = {}
     files: dict[str, str] = {}
     folder = root / "sources"
@@ -256,7 +341,10 @@ def _load_sources(root: Path) -> tuple[dict[str, SourceTable], dict[str, str]]:
         return sources, files
     for path in sorted(folder.glob("*.toml")):
         rel = relpath(path, root)
-        spec = _load_model(root, path, SourceFileSpec)
+        # A big sources file is worth caching on its own (hundreds of tables).
+        big = _TomlCache.MIN_FILES if path.stat().st_size > 64_000 else 0
+        spec = (cache.get(root, path, SourceFileSpec, big) if cache is not None
+                else _load_model(root, path, SourceFileSpec))
         schema = spec.schema_
         if schema.lower() in files:
             raise ProjectLoadError(
@@ -293,28 +381,40 @@ def _load_sources(root: Path) -> tuple[dict[str, SourceTable], dict[str, str]]:
     return sources, files
 
 
-def _check_type(root: Path, path: Path, table: str, column: str, spec: ColumnSpec) -> None:
+@functools.lru_cache(maxsize=1024)
+def _is_sql_type(text: str) -> bool:
     from sqlglot import exp
     from sqlglot.errors import ParseError
 
     try:
-        exp.DataType.build(spec.type, dialect="duckdb")
+        exp.DataType.build(text, dialect="duckdb")
     except (ParseError, ValueError):
+        return False
+    return True
+
+
+def _check_type(root: Path, path: Path, table: str, column: str, spec: ColumnSpec) -> None:
+    if not _is_sql_type(spec.type):
         raise ProjectLoadError(
             f"column `{table}.{column}` has unknown type {spec.type!r}",
             location=Location(relpath(path, root), _line_of_key(path.read_text(), [column])),
             hint="use a SQL type such as INTEGER, VARCHAR, DECIMAL(10,2), DATE, TIMESTAMP",
-        ) from None
+        )
 
 
-def _load_models(root: Path) -> dict[str, Model]:
+_NO_SIDECAR = Sidecar()  # frozen, so one shared instance serves every model without a sidecar
+
+
+def _load_models(root: Path, cache: _TomlCache | None = None) -> dict[str, Model]:
     models: dict[str, Model] = {}
     folder = root / "models"
     if not folder.is_dir():
         return models
     sql_files = sorted(folder.rglob("*.sql"))
     sql_stems = {p.with_suffix("") for p in sql_files}
-    for sidecar in sorted(folder.rglob("*.toml")):
+    sidecars = sorted(folder.rglob("*.toml"))
+    sidecar_stems = {p.with_suffix("") for p in sidecars}
+    for sidecar in sidecars:
         if sidecar.with_suffix("") not in sql_stems:
             raise ProjectLoadError(
                 f"sidecar has no model: {relpath(sidecar.with_suffix('.sql'), root)} does not exist",
@@ -322,7 +422,7 @@ def _load_models(root: Path) -> dict[str, Model]:
                 hint="rename the sidecar to match its model, or delete it",
             )
     for path in sql_files:
-        rel = relpath(path, root)
+        rel = _rel(path, root)
         name = path.stem
         if not IDENT_RE.match(name):
             raise ProjectLoadError(
@@ -341,19 +441,48 @@ def _load_models(root: Path) -> dict[str, Model]:
         except UnicodeDecodeError as exc:
             raise ProjectLoadError(f"not valid UTF-8 ({exc.reason})", location=Location(rel)) from None
         _check_single_statement(rel, sql)
-        sidecar_path = path.with_suffix(".toml")
-        if sidecar_path.is_file():
-            sidecar = _load_model(root, sidecar_path, Sidecar)
-            sidecar_rel: str | None = relpath(sidecar_path, root)
+        if path.with_suffix("") in sidecar_stems:
+            sidecar_path = path.with_suffix(".toml")
+            sidecar = (cache.get(root, sidecar_path, Sidecar, len(sidecars)) if cache is not None
+                       else _load_model(root, sidecar_path, Sidecar))
+            sidecar_rel: str | None = _rel(sidecar_path, root)
         else:
-            sidecar, sidecar_rel = Sidecar(), None
+            sidecar, sidecar_rel = _NO_SIDECAR, None
         models[name.lower()] = Model(name=name, path=rel, sql=sql, sidecar=sidecar,
                                      sidecar_path=sidecar_rel)
     return models
 
 
+def _rel(path: Path, root: Path) -> str:
+    """``relpath`` without resolving symlinks: files found under the (resolved) root."""
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return relpath(path, root)
+
+
+_COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
+
+
+def _obviously_one_statement(sql: str) -> bool:
+    """Cheap check for the common case, so 10,000 models are not tokenized on every load.
+
+    True when the file has content and no semicolon except one at its very end; anything
+    else goes through the tokenizer (which also finds semicolons inside strings).
+    """
+    count = sql.count(";")
+    if count > 1:
+        return False
+    body = _COMMENTS.sub(" ", sql).strip()
+    if not body.rstrip(";").strip():
+        return False
+    return count == 0 or (body.endswith(";") and body.count(";") == 1)
+
+
 def _check_single_statement(rel: str, sql: str) -> None:
     """A model is exactly one statement; syntax errors are left to the compiler."""
+    if _obviously_one_statement(sql):
+        return
     from sqlglot.errors import TokenError
     from sqlglot.tokens import Tokenizer, TokenType
 

@@ -19,6 +19,12 @@ REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    # One switch for every golden-file suite (compiler, lineage, prompts, repairs).
+    parser.addoption("--update-golden", action="store_true", default=False,
+                     help="Rewrite golden files instead of comparing them.")
+
+
 @pytest.fixture(scope="session")
 def _seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("template") / "shop"

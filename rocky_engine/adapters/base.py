@@ -14,6 +14,8 @@ from typing import Any, Protocol, runtime_checkable
 
 from sqlglot import exp
 
+from rocky_engine.errors import WarehouseError
+
 
 @dataclass(frozen=True)
 class CatalogColumn:
@@ -38,6 +40,9 @@ class WarehouseAdapter(Protocol):
     dialect: str
     SUPPORTS_TRANSACTIONAL_DDL: bool
     SUPPORTS_ZERO_COPY_VIEWS: bool
+    # True when the warehouse itself admits one writing process at a time (an embedded
+    # file): a lock row left by another process is then necessarily stale.
+    SINGLE_WRITER_PROCESS: bool
 
     def execute(self, sql: str | exp.Expr, params: Sequence[Any] | None = None) -> None: ...
 
@@ -60,9 +65,54 @@ class WarehouseAdapter(Protocol):
     def drop_schema(self, schema: str, *, cascade: bool = True) -> None: ...
 
     @contextmanager
-    def transaction(self) -> Iterator[None]: ...
+    def transaction(self) -> Iterator[None]:
+        """One atomic unit; re-entrant (an inner ``transaction()`` joins the outer one)."""
+        ...
 
     def close(self) -> None: ...
+
+    # -- object management: the engine builds models only through these -----------
+
+    def relations(self, schema: str) -> dict[str, str]:
+        """Lower-case name -> ``"table"`` | ``"view"`` for every relation in ``schema``."""
+        ...
+
+    def create_view(self, schema: str, name: str, query: exp.Query, *,
+                    replace: bool = True) -> None: ...
+
+    def create_table_as(self, schema: str, name: str, query: exp.Query, *,
+                        replace: bool = False) -> int | None:
+        """Create a table from ``query``; the row count when the warehouse reports it."""
+        ...
+
+    def swap_table(self, schema: str, tmp: str, name: str, *,
+                   existing_kind: str | None | object = ...) -> None:
+        """Atomically put table ``tmp`` in place of ``name`` (a table or view, or nothing).
+
+        ``existing_kind`` (``"table"``, ``"view"`` or None for nothing) saves a catalog
+        lookup when the caller already knows it.
+        """
+        ...
+
+    def rename(self, schema: str, old: str, new: str, *, kind: str | None = None) -> None: ...
+
+    def drop_relation(self, schema: str, name: str, *, kind: str | None = None) -> None:
+        """Drop ``schema.name`` whatever its kind (looked up unless given); no-op if absent."""
+        ...
+
+    def row_count(self, schema: str, name: str) -> int: ...
+
+
+class WarehouseBusy(WarehouseError):
+    """The warehouse could not be opened because another process holds it.
+
+    ``holder`` is what the warehouse says about the other process (e.g. ``"PID 4242"``).
+    Callers that can wait (``rocky run``) retry, then raise :class:`LockTimeout`.
+    """
+
+    def __init__(self, message: str, *, holder: str = "", hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.holder = holder
 
 
 def table_ref(schema: str, name: str) -> exp.Table:

@@ -7,10 +7,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import re
+
 import duckdb
 from sqlglot import exp
 
-from rocky_engine.adapters.base import CatalogColumn, CatalogTable, table_ref
+from rocky_engine.adapters.base import CatalogColumn, CatalogTable, WarehouseBusy, table_ref
 from rocky_engine.errors import WarehouseError
 
 
@@ -18,6 +20,7 @@ class DuckDBAdapter:
     dialect = "duckdb"
     SUPPORTS_TRANSACTIONAL_DDL = True
     SUPPORTS_ZERO_COPY_VIEWS = True
+    SINGLE_WRITER_PROCESS = True
 
     def __init__(self, path: str | Path, *, read_only: bool = False, sandboxed: bool = False,
                  create: bool = True) -> None:
@@ -33,6 +36,15 @@ class DuckDBAdapter:
         try:
             self.conn = duckdb.connect(self.path, read_only=read_only)
         except duckdb.IOException as exc:
+            first = _first_line(exc)
+            if "lock" in first.lower():
+                holder = re.search(r"\(PID (\d+)\)", first)
+                raise WarehouseBusy(
+                    f"cannot open warehouse {self.path}: {first}",
+                    holder=f"PID {holder.group(1)}" if holder else "another process",
+                    hint="another process holds it open (a running rocky or a DuckDB shell); "
+                         "close it and retry",
+                ) from None
             raise WarehouseError(
                 f"cannot open warehouse {self.path}: {_first_line(exc)}",
                 hint="another process may hold it open (a running rocky or a DuckDB shell); "
@@ -40,6 +52,7 @@ class DuckDBAdapter:
             ) from None
         except duckdb.Error as exc:
             raise WarehouseError(f"cannot open warehouse {self.path}: {_first_line(exc)}") from None
+        self._tx_depth = 0
         if sandboxed:
             self.sandbox()
 
@@ -115,22 +128,88 @@ class DuckDBAdapter:
                                 kind="SCHEMA", exists=True))
 
     def drop_schema(self, schema: str, *, cascade: bool = True) -> None:
-        self.execute(exp.Drop(this=exp.Table(this=exp.to_identifier(schema, quoted=True)),
+        self.execute(exp.Drop(tables=[exp.Table(this=exp.to_identifier(schema, quoted=True))],
                               kind="SCHEMA", exists=True, cascade=cascade))
 
     def drop_table(self, schema: str, name: str, kind: str = "TABLE") -> None:
-        self.execute(exp.Drop(this=table_ref(schema, name), kind=kind, exists=True))
+        self.execute(exp.Drop(tables=[table_ref(schema, name)], kind=kind, exists=True))
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
+        # Re-entrant: ``swap_table`` opens its own transaction but must also compose into
+        # a caller's (promote replaces many objects in one).
+        if self._tx_depth:
+            self._tx_depth += 1
+            try:
+                yield
+            finally:
+                self._tx_depth -= 1
+            return
         self.conn.execute("BEGIN TRANSACTION")
+        self._tx_depth = 1
         try:
             yield
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            self._tx_depth = 0
+            try:
+                self.conn.execute("ROLLBACK")
+            except duckdb.Error:
+                pass  # the failed statement may already have aborted the transaction
             raise
         else:
-            self.conn.execute("COMMIT")
+            self._tx_depth = 0
+            try:
+                self.conn.execute("COMMIT")
+            except duckdb.Error as exc:
+                raise WarehouseError(f"commit failed: {_first_line(exc)}") from exc
+
+    # ------------------------------------------------------------------ objects
+
+    def relations(self, schema: str) -> dict[str, str]:
+        rows = self.fetchall(
+            "SELECT lower(table_name), table_type FROM information_schema.tables "
+            "WHERE table_catalog = current_database() AND table_schema = ?",
+            [schema],
+        )
+        return {name: ("view" if kind == "VIEW" else "table") for name, kind in rows}
+
+    def create_view(self, schema: str, name: str, query: exp.Query, *,
+                    replace: bool = True) -> None:
+        self.execute(exp.Create(this=table_ref(schema, name), kind="VIEW", replace=replace,
+                                expression=query))
+
+    def create_table_as(self, schema: str, name: str, query: exp.Query, *,
+                        replace: bool = False) -> int | None:
+        # DuckDB answers CREATE TABLE AS with the number of rows written.
+        rows = self.fetchall(exp.Create(this=table_ref(schema, name), kind="TABLE",
+                                        replace=replace, expression=query))
+        return int(rows[0][0]) if rows and rows[0] and isinstance(rows[0][0], int) else None
+
+    def swap_table(self, schema: str, tmp: str, name: str, *,
+                   existing_kind: str | None | object = ...) -> None:
+        kind = self.relations(schema).get(name.lower()) if existing_kind is ... else existing_kind
+        with self.transaction():
+            if kind is not None:
+                self.drop_table(schema, name, str(kind).upper())
+            self.rename(schema, tmp, name, kind="table")
+
+    def rename(self, schema: str, old: str, new: str, *, kind: str | None = None) -> None:
+        kind = kind or self.relations(schema).get(old.lower())
+        if kind is None:
+            raise WarehouseError(f"cannot rename {schema}.{old}: it does not exist")
+        self.execute(exp.Alter(this=table_ref(schema, old), kind=kind.upper(), actions=[
+            exp.AlterRename(this=exp.Table(this=exp.to_identifier(new, quoted=True)))
+        ]))
+
+    def drop_relation(self, schema: str, name: str, *, kind: str | None = None) -> None:
+        kind = kind or self.relations(schema).get(name.lower())
+        if kind is not None:
+            self.drop_table(schema, name, kind.upper())
+
+    def row_count(self, schema: str, name: str) -> int:
+        (count,) = self.fetchall(exp.select(exp.Count(this=exp.Star()))
+                                 .from_(table_ref(schema, name)))[0]
+        return int(count)
 
     def close(self) -> None:
         self.conn.close()

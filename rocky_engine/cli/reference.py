@@ -12,25 +12,37 @@ import click
 from rocky_engine.cli._app import cli
 
 
-def iter_commands(group: click.Group | None = None, prefix: str = "rocky"
+def _root_context() -> click.Context:
+    return click.Context(cli, info_name="rocky", terminal_width=100, max_content_width=100,
+                         **cli.context_settings)
+
+
+def iter_commands(group: click.Group | None = None, ctx: click.Context | None = None
                   ) -> list[tuple[str, click.Command]]:
+    """Every (sub)command as ``("rocky branch diff", command)``, depth first."""
     group = group or cli
-    ctx = click.Context(group, info_name=prefix)
+    ctx = ctx or _root_context()
     found: list[tuple[str, click.Command]] = []
     for name in group.list_commands(ctx):
         cmd = group.get_command(ctx, name)
         if cmd is None or cmd.hidden:
             continue
-        path = f"{prefix} {name}"
-        found.append((path, cmd))
+        sub = click.Context(cmd, info_name=name, parent=ctx, **cmd.context_settings)
+        found.append((sub.command_path, cmd))
         if isinstance(cmd, click.Group):
-            found.extend(iter_commands(cmd, path))
+            found.extend(iter_commands(cmd, sub))
     return found
 
 
 def help_text(path: str, cmd: click.Command) -> str:
-    ctx = click.Context(cmd, info_name=path, terminal_width=100, max_content_width=100)
-    return cmd.get_help(ctx)
+    """``--help`` of the command at ``path``, built with its real parent contexts."""
+    ctx = _root_context()
+    for name in path.split()[1:]:
+        assert isinstance(ctx.command, click.Group)
+        sub = ctx.command.get_command(ctx, name)
+        assert sub is not None
+        ctx = click.Context(sub, info_name=name, parent=ctx, **sub.context_settings)
+    return ctx.command.get_help(ctx)
 
 
 def render() -> str:

@@ -1,0 +1,172 @@
+"""Pass 6 — check types: the rules sqlglot's ``annotate_types`` infers but never enforces.
+
+Runs on the qualified, annotated tree; every finding points into the model file.
+
+    >>> import sqlglot
+    >>> from sqlglot.optimizer.annotate_types import annotate_types
+    >>> from sqlglot.optimizer.qualify import qualify
+    >>> site = Site("m", "m.sql", "SELECT s + 1 AS x FROM t WHERE d > 5")
+    >>> schema = {"t": {"s": "VARCHAR", "d": "DATE"}}
+    >>> tree = annotate_types(qualify(sqlglot.parse_one(site.text.sql, read="duckdb"),
+    ...                               schema=schema), schema=schema)
+    >>> [d.code for d in check_types(tree, site)]
+    ['R111', 'R110']
+
+Rules (rocky is deliberately stricter than the warehouse's implicit casts):
+
+* comparison (``= <> < <= > >=``, ``IN``, ``BETWEEN``) of text with numbers, dates or booleans,
+  and of dates with numbers — R110, or R115 when it is a join key (``JOIN ... ON a = b``).
+  A string *literal* compares with anything (``date_col > '2024-01-01'`` is fine);
+* arithmetic (``+ - * / % //``, unary minus) on text or booleans, and ``* / %`` on dates — R111;
+* ``SUM`` of text or dates, ``AVG`` of text or booleans — R112;
+* UNION / INTERSECT / EXCEPT with different column counts (R113) or a column whose
+  branches have different kinds of type (R114).
+
+Unknown types never produce an error here: they are counted as W130 instead.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from rocky_engine.compiler.positions import Site
+from rocky_engine.compiler.types import category, render
+from rocky_engine.errors import Diagnostic
+
+_COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.NullSafeEQ,
+                exp.NullSafeNEQ, exp.Is)
+_ARITHMETIC = (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod, exp.IntDiv)
+_SYMBOL = {exp.Add: "+", exp.Sub: "-", exp.Mul: "*", exp.Div: "/", exp.Mod: "%",
+           exp.IntDiv: "//"}
+# Pairs of type kinds that never compare without an explicit CAST.
+_INCOMPARABLE = {
+    frozenset({"text", "numeric"}), frozenset({"text", "temporal"}),
+    frozenset({"text", "boolean"}), frozenset({"temporal", "numeric"}),
+    frozenset({"temporal", "boolean"}), frozenset({"interval", "numeric"}),
+    frozenset({"interval", "text"}), frozenset({"interval", "temporal"}),
+}
+
+
+def check_types(tree: exp.Expression, site: Site) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    for node in tree.walk():
+        if isinstance(node, _COMPARISONS):
+            if not isinstance(node, exp.Is):
+                _comparison(node, node.this, node.expression, site, out)
+        elif isinstance(node, exp.In):
+            for item in node.expressions:
+                _comparison(node, node.this, item, site, out)
+        elif isinstance(node, exp.Between):
+            for bound in (node.args.get("low"), node.args.get("high")):
+                if bound is not None:
+                    _comparison(node, node.this, bound, site, out)
+        elif isinstance(node, _ARITHMETIC):
+            _arithmetic(node, site, out)
+        elif isinstance(node, exp.Neg):
+            kind = _kind(node.this)
+            if kind in ("text", "boolean", "temporal"):
+                out.append(site.at("R111", f"unary minus on {_describe(node.this)}", node=node,
+                                   hint="CAST it to a numeric type first"))
+        elif isinstance(node, (exp.Sum, exp.Avg)) and not isinstance(node.this, exp.Star):
+            _aggregate(node, site, out)
+        elif isinstance(node, exp.SetOperation):
+            _set_operation(node, site, out)
+    return out
+
+
+def _kind(node: exp.Expression | None) -> str:
+    if node is None:
+        return "unknown"
+    if isinstance(node, exp.Null):
+        return "unknown"
+    return category(node.type)
+
+
+def _is_string_literal(node: exp.Expression) -> bool:
+    while isinstance(node, exp.Paren):
+        node = node.this
+    return isinstance(node, exp.Literal) and node.is_string
+
+
+def _describe(node: exp.Expression) -> str:
+    text = node.sql("duckdb")
+    if len(text) > 40:
+        text = text[:37] + "..."
+    return f"`{text}` ({render(node.type)})"
+
+
+def _comparison(node: exp.Expression, left: exp.Expression, right: exp.Expression, site: Site,
+                out: list[Diagnostic]) -> None:
+    if isinstance(right, (exp.Subquery, exp.Select)) or _is_string_literal(left) \
+            or _is_string_literal(right):
+        return
+    a, b = _kind(left), _kind(right)
+    if frozenset({a, b}) not in _INCOMPARABLE:
+        return
+    join = _join_key(node)
+    code = "R115" if join else "R110"
+    what = "join key" if join else "comparison"
+    out.append(site.at(
+        code, f"{what} compares {_describe(left)} with {_describe(right)}", node=node,
+        hint="CAST one side so both have the same type"))
+
+
+def _join_key(node: exp.Expression) -> bool:
+    parent = node.parent
+    while parent is not None and not isinstance(parent, (exp.Select, exp.Join)):
+        if not isinstance(parent, (exp.And, exp.Paren)):
+            return False
+        parent = parent.parent
+    return isinstance(parent, exp.Join) and isinstance(node, exp.EQ)
+
+
+def _arithmetic(node: exp.Binary, site: Site, out: list[Diagnostic]) -> None:
+    symbol = _SYMBOL.get(type(node), "?")
+    for side in (node.this, node.expression):
+        kind = _kind(side)
+        bad = kind in ("text", "boolean") or (
+            kind == "temporal" and isinstance(node, (exp.Mul, exp.Div, exp.Mod, exp.IntDiv)))
+        if bad:
+            out.append(site.at(
+                "R111", f"arithmetic `{symbol}` on {_describe(side)}", node=node,
+                hint="CAST it to a numeric type first" if kind != "temporal"
+                else "use date functions (date_diff, + INTERVAL) for dates"))
+            return
+
+
+def _aggregate(node: exp.Expression, site: Site, out: list[Diagnostic]) -> None:
+    arg = node.this
+    kind = _kind(arg)
+    name = "SUM" if isinstance(node, exp.Sum) else "AVG"
+    bad = {"SUM": ("text", "temporal"), "AVG": ("text", "boolean")}[name]
+    if kind in bad:
+        out.append(site.at("R112", f"{name} of non-numeric {_describe(arg)}", node=node,
+                           hint="aggregate a numeric column, or CAST it"))
+
+
+def _set_operation(node: exp.SetOperation, site: Site, out: list[Diagnostic]) -> None:
+    if node.args.get("by_name"):
+        return  # UNION BY NAME matches columns by name, not position
+    left, right = node.left, node.right
+    if not isinstance(left, exp.Query) or not isinstance(right, exp.Query):
+        return
+    lsel, rsel = left.selects, right.selects
+    op = node.key.upper()
+    if any(isinstance(s, exp.Star) or (isinstance(s, exp.Column) and s.is_star)
+           for s in (*lsel, *rsel)):
+        return  # an unexpanded star: the arity is not known
+    if len(lsel) != len(rsel):
+        out.append(site.at(
+            "R113", f"{op} branches have {len(lsel)} and {len(rsel)} columns", node=right,
+            width=6, hint="both sides of a set operation need the same number of columns"))
+        return
+    for i, (a, b) in enumerate(zip(lsel, rsel), 1):
+        ka, kb = _kind(a), _kind(b)
+        if "unknown" in (ka, kb) or ka == kb or "other" in (ka, kb):
+            continue
+        if _is_string_literal(a.unalias()) or _is_string_literal(b.unalias()):
+            continue
+        out.append(site.at(
+            "R114", f"{op} column {i} (`{a.alias_or_name}`) is {render(a.type)} in one branch "
+            f"and {render(b.type)} in the other", node=b,
+            hint="CAST the branches to the same type"))

@@ -1,0 +1,234 @@
+"""Pass 4/5 — qualify every column against upstream schemas, expand ``*``, infer types.
+
+    >>> import sqlglot
+    >>> site = Site("m", "m.sql", "SELECT id, amount * 2 AS dbl FROM raw.orders")
+    >>> tree = sqlglot.parse_one(site.text.sql, read="duckdb")
+    >>> up = {"raw.orders": (CompiledColumn("id", "INTEGER", False),
+    ...                      CompiledColumn("amount", "DECIMAL(10,2)", True))}
+    >>> typed = infer_types(tree, site, up, "duckdb")
+    >>> [(c.name, c.type) for c in typed.columns], typed.diagnostics
+    ([('id', 'INTEGER'), ('dbl', 'DECIMAL(10,2)')], [])
+
+Upstream relations are ``"schema.table"`` for sources and the bare model name for models; a
+model's table node is re-homed into the private schema :data:`MODEL_DB` so a model and a
+source table of the same name never collide. Unknown and ambiguous columns are reported
+here (R104/R106) with the position of the column in the model file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import re
+from dataclasses import dataclass, field
+
+from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.errors import OptimizeError
+from sqlglot.optimizer.annotate_types import annotate_types
+from sqlglot.optimizer.qualify import qualify
+from sqlglot.optimizer.scope import Scope, traverse_scope
+from sqlglot.schema import MappingSchema
+
+from rocky_engine.compiler.functions import METADATA
+from rocky_engine.compiler.ir import CompiledColumn
+from rocky_engine.compiler.nullability import output_nullability
+from rocky_engine.compiler.positions import Site
+from rocky_engine.compiler.resolve import physical_tables
+from rocky_engine.compiler.types import parse_type, render
+from rocky_engine.errors import Diagnostic
+
+MODEL_DB = "__rocky_models"
+Schemas = dict[str, tuple[CompiledColumn, ...]]
+
+
+@dataclass
+class Typed:
+    """The qualified, annotated tree (``None`` if qualification failed) and the outputs."""
+
+    tree: exp.Expression | None
+    columns: tuple[CompiledColumn, ...] = ()
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    schema: MappingSchema | None = None
+
+
+@functools.lru_cache(maxsize=16)
+def dialect_of(name: str) -> Dialect:
+    """One dialect instance per name: sqlglot re-resolves a dialect *name* on every call."""
+    return Dialect.get_or_raise(name)
+
+
+def _dtype(text: str) -> exp.DataType:
+    return parse_type(text) or _UNKNOWN_TYPE
+
+
+_UNKNOWN_TYPE = exp.DataType.build("UNKNOWN")
+
+
+def relation_name(table: exp.Table) -> str | None:
+    """The rocky relation a physical table node of a qualified tree stands for."""
+    if table.db == MODEL_DB:
+        return table.name.lower()
+    if table.db and not table.catalog:
+        return f"{table.db}.{table.name}".lower()
+    return None
+
+
+def infer_types(tree: exp.Expression, site: Site, upstream: Schemas, dialect: str) -> Typed:
+    """Qualify ``tree`` in place and annotate it; returns the output columns (in order)."""
+    mapping: dict[str, dict[str, dict[str, str]]] = {}
+    for table in physical_tables(tree):
+        name = table.name.lower()
+        if table.db:
+            db = table.db.lower()
+            rel = f"{db}.{name}"
+        else:
+            db, rel = MODEL_DB, name
+            table.set("db", exp.to_identifier(MODEL_DB))
+        cols = upstream.get(rel)
+        if cols is not None:  # an unresolved reference was reported by resolve
+            # DataType objects, not strings: MappingSchema would re-parse each string per model.
+            mapping.setdefault(db, {})[name] = {c.name: _dtype(c.type) for c in cols}
+    dialect_obj = dialect_of(dialect)
+    schema = MappingSchema(mapping, dialect=dialect_obj, normalize=True)
+    _unwrap_lateral_subqueries(tree)
+    try:
+        qualified = qualify(tree, schema=schema, dialect=dialect_obj,
+                            validate_qualify_columns=False,
+                            quote_identifiers=False, identify=False)
+    except OptimizeError as exc:
+        return Typed(None, diagnostics=[_optimize_error(exc, tree, site, upstream)])
+    problems = _check_columns(qualified, site, schema)
+    if problems:
+        return Typed(None, diagnostics=problems)
+    annotate_types(qualified, schema=schema, dialect=dialect_obj,
+                   expression_metadata=METADATA if dialect == "duckdb" else None)
+    nullable = output_nullability(qualified, upstream)
+    nullable += [None] * (len(qualified.selects) - len(nullable))
+    columns = tuple(
+        CompiledColumn(sel.alias_or_name, render(sel.type), nullable[i])
+        for i, sel in enumerate(qualified.selects)
+    )
+    return Typed(qualified, columns, [], schema)
+
+
+def _unwrap_lateral_subqueries(tree: exp.Expression) -> None:
+    """``LATERAL (SELECT ...) AS x`` → ``(SELECT ...) AS x``.
+
+    DuckDB treats every derived table as lateral, so this keeps the meaning; sqlglot types
+    the columns of a derived table but not of a LATERAL subquery.
+    """
+    for lateral in list(tree.find_all(exp.Lateral)):
+        inner = lateral.this
+        if isinstance(inner, exp.Subquery) and not lateral.args.get("view"):
+            alias = lateral.args.get("alias")
+            if alias is not None:
+                inner.set("alias", alias)
+            lateral.replace(inner)
+
+
+_UNKNOWN_COL = re.compile(r"Unknown column: (\S+)")
+
+
+def _optimize_error(exc: OptimizeError, tree: exp.Expression, site: Site,
+                    upstream: Schemas) -> Diagnostic:
+    m = _UNKNOWN_COL.search(str(exc))
+    if m:
+        name = m.group(1).strip("\"'`")
+        node = next((c for c in tree.find_all(exp.Column) if c.name.lower() == name.lower()),
+                    None)
+        where = node.table if node is not None and node.table else ""
+        candidates = _alias_columns(tree, where, upstream) if where else None
+        if candidates is None:
+            candidates = _candidates(tree, upstream)
+        hint = _did_you_mean(name, candidates)
+        if hint is None and where and 0 < len(candidates) <= 12:
+            hint = f"`{where}` has: " + ", ".join(candidates)
+        return site.at("R104", f'column "{name}" not found' + (f" in `{where}`" if where else ""),
+                       node=node.this if node is not None else None, hint=hint)
+    return site.at("R104", f"cannot resolve columns: {exc}", line=1, col=1)
+
+
+def _check_columns(tree: exp.Expression, site: Site, schema: MappingSchema) -> list[Diagnostic]:
+    """Columns ``qualify`` left unqualified are unknown, or ambiguous between relations."""
+    out: list[Diagnostic] = []
+    for scope in traverse_scope(tree):
+        lambda_vars = _lambda_vars(scope.expression)
+        for column in scope.unqualified_columns:
+            name = column.name
+            if name.lower() in lambda_vars or isinstance(column.this, exp.Star):
+                continue
+            owners = _owners(scope, name, schema)
+            if len(owners) > 1:
+                out.append(site.at(
+                    "R106", f'column "{name}" is ambiguous: it is in '
+                    + ", ".join(f"`{o}`" for o in owners),
+                    node=column, hint=f"qualify it, e.g. `{owners[0]}.{name}`"))
+            else:
+                out.append(site.at("R104", f'column "{name}" not found', node=column,
+                                   hint=_did_you_mean(name, _scope_columns(scope, schema))))
+    return out
+
+
+def _lambda_vars(node: exp.Expression) -> set[str]:
+    names: set[str] = set()
+    for lam in node.find_all(exp.Lambda):
+        names.update(e.name.lower() for e in lam.expressions)
+    return names
+
+
+def _owners(scope: Scope, name: str, schema: MappingSchema) -> list[str]:
+    low = name.lower()
+    return [alias for alias in scope.sources if low in _source_columns(scope, alias, schema)]
+
+
+def _source_columns(scope: Scope, alias: str, schema: MappingSchema) -> list[str]:
+    source = scope.sources.get(alias)
+    if isinstance(source, Scope):
+        return [s.lower() for s in source.expression.named_selects]
+    if isinstance(source, exp.Table):
+        try:
+            return [c.lower() for c in schema.column_names(source)]
+        except Exception:  # noqa: BLE001 - a table missing from the schema has no columns
+            return []
+    return []
+
+
+def _scope_columns(scope: Scope, schema: MappingSchema) -> list[str]:
+    names: list[str] = []
+    for alias in scope.sources:
+        names.extend(_source_columns(scope, alias, schema))
+    for sel in scope.expression.selects if isinstance(scope.expression, exp.Select) else []:
+        names.append(sel.alias_or_name)
+    return names
+
+
+def _candidates(tree: exp.Expression, upstream: Schemas) -> list[str]:
+    names = [c.name for cols in upstream.values() for c in cols]
+    names.extend(s.alias_or_name for s in tree.find_all(exp.Alias))
+    return names
+
+
+def _alias_columns(tree: exp.Expression, alias: str, upstream: Schemas) -> list[str] | None:
+    """Columns of the relation a table alias names (a stored table, a CTE or a subquery)."""
+    low = alias.lower()
+    for table in tree.find_all(exp.Table):
+        if table.alias_or_name.lower() == low:
+            rel = relation_name(table)
+            if rel in upstream:
+                return [c.name for c in upstream[rel]]
+            if not table.db or table.db == MODEL_DB:
+                for cte in tree.find_all(exp.CTE):
+                    if cte.alias_or_name.lower() == table.name.lower():
+                        return list(cte.this.named_selects)
+    for sub in tree.find_all(exp.Subquery):
+        if sub.alias_or_name.lower() == low:
+            return list(sub.this.named_selects) if isinstance(sub.this, exp.Query) else None
+    return None
+
+
+def _did_you_mean(name: str, candidates: list[str]) -> str | None:
+    low = name.lower()
+    pool = sorted({c.lower() for c in candidates} - {low})
+    found = difflib.get_close_matches(low, pool, n=1, cutoff=0.6)
+    return f'did you mean "{found[0]}"?' if found else None

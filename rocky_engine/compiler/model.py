@@ -1,0 +1,155 @@
+"""Compile one model: the per-model passes in order, as a pure, picklable function.
+
+    >>> job = ModelJob("m", "models/m.sql", "SELECT 1 AS one", "duckdb", {})
+    >>> outcome = compile_model(job)
+    >>> outcome.columns, outcome.diagnostics
+    ((CompiledColumn(name='one', type='INTEGER', nullable=False),), ())
+
+Runs in worker processes during cold compiles, so input and output are compact records;
+the sqlglot tree never leaves this function.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlglot import exp
+
+from rocky_engine.compiler.checks import check_types
+from rocky_engine.compiler.contracts import Contract, check_contracts
+from rocky_engine.compiler.infer import infer_types, relation_name
+from rocky_engine.compiler.ir import CompiledColumn
+from rocky_engine.compiler.parse import parse_model
+from rocky_engine.compiler.positions import Site
+from rocky_engine.compiler.resolve import TableRef, table_refs
+from rocky_engine.errors import Diagnostic
+
+try:  # the lineage engine is optional: compile works (with empty lineage) without it
+    from rocky_engine.lineage.extract import extract_lineage as _extract_lineage
+except ImportError:  # pragma: no cover - depends on the tree's state
+    _extract_lineage = None
+
+
+@dataclass(frozen=True)
+class ModelJob:
+    name: str
+    path: str
+    sql: str
+    dialect: str
+    upstream: dict[str, tuple[CompiledColumn, ...]]  # relation name -> its columns
+    contracts: tuple[Contract, ...] = ()
+    sidecar_path: str | None = None
+    sidecar_text: str = ""
+    lineage: bool = True
+
+
+@dataclass(frozen=True)
+class ModelOutcome:
+    """What typing one model produced; ``columns``/``lineage`` are lazy when from the cache."""
+
+    columns: Sequence[CompiledColumn] = ()
+    diagnostics: tuple[Diagnostic, ...] = ()
+    lineage: Sequence[Any] = ()
+    lineage_seconds: float = 0.0
+    typed: bool = False  # False when the model could not be qualified at all
+    fingerprint: str = ""  # hash of the output schema: dependents' cache keys use it
+    n_columns: int = 0
+    n_unknown: int = 0
+
+    @classmethod
+    def of(cls, columns: tuple[CompiledColumn, ...], diagnostics: tuple[Diagnostic, ...],
+           lineage: tuple[Any, ...] = (), lineage_seconds: float = 0.0,
+           typed: bool = True) -> ModelOutcome:
+        return cls(columns, diagnostics, lineage, lineage_seconds, typed,
+                   schema_fingerprint(columns), len(columns),
+                   sum(1 for c in columns if not c.known))
+
+
+def schema_fingerprint(columns: Sequence[CompiledColumn]) -> str:
+    """A stable hash of an output schema (names, types, nullability)."""
+    text = "\x1f".join(f"{c.name}\x1e{c.type}\x1e{c.nullable}" for c in columns)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+@dataclass(frozen=True)
+class Scan:
+    """The parse pass's cacheable output: table references, or the syntax diagnostics."""
+
+    refs: tuple[TableRef, ...] = ()
+    diagnostics: tuple[Diagnostic, ...] = ()
+    columns_hint: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def scan_model(name: str, path: str, sql: str, dialect: str) -> Scan:
+    """Parse only to find what the model reads (the DAG needs this before any typing)."""
+    try:
+        tree, diags = parse_model(Site(name, path, sql), dialect)
+    except Exception as exc:  # noqa: BLE001 - a parser crash is this model's problem only
+        return Scan(diagnostics=(Site(name, path, sql).at(
+            "R199", f"internal compiler error: {type(exc).__name__}: {exc}", line=1, col=1),))
+    if tree is None:
+        return Scan(diagnostics=tuple(diags))
+    return Scan(refs=table_refs(tree))
+
+
+def _check_outputs(tree: exp.Expression, columns: tuple[CompiledColumn, ...],
+                   site: Site) -> list[Diagnostic]:
+    """R107 duplicate output names; W130 for every column whose type is unknown."""
+    out: list[Diagnostic] = []
+    selects = tree.selects
+    first: dict[str, int] = {}
+    for i, col in enumerate(columns):
+        node = selects[i] if i < len(selects) else None
+        low = col.name.lower()
+        if low in first:
+            out.append(site.at(
+                "R107", f'output column "{col.name}" appears twice '
+                f"(columns {first[low] + 1} and {i + 1})", node=node,
+                hint="alias one of them (AS another_name), or use * EXCLUDE (...)"))
+        else:
+            first[low] = i
+        if not col.known:
+            out.append(site.at(
+                "W130", f'type of output column "{col.name}" cannot be inferred', node=node,
+                hint=f"CAST it, e.g. CAST(... AS VARCHAR) AS {col.name}"))
+    return out
+
+
+def compile_model(job: ModelJob) -> ModelOutcome:
+    """All per-model passes; a crash inside sqlglot becomes R199 for this model only."""
+    try:
+        return _compile_model(job)
+    except RecursionError:
+        return ModelOutcome(diagnostics=(Site(job.name, job.path, job.sql).at(
+            "R199", "internal compiler error: query nested too deeply", line=1, col=1),))
+    except Exception as exc:  # noqa: BLE001 - one model's crash must not abort the compile
+        return ModelOutcome(diagnostics=(Site(job.name, job.path, job.sql).at(
+            "R199", f"internal compiler error: {type(exc).__name__}: {exc}", line=1, col=1,
+            hint="please report this model's SQL; other models were compiled"),))
+
+
+def _compile_model(job: ModelJob) -> ModelOutcome:
+    site = Site(job.name, job.path, job.sql)
+    tree, diags = parse_model(site, job.dialect)
+    if tree is None:
+        return ModelOutcome(diagnostics=tuple(diags))
+    typed = infer_types(tree, site, job.upstream, job.dialect)
+    if typed.tree is None:
+        return ModelOutcome(diagnostics=tuple(typed.diagnostics))
+    out: list[Diagnostic] = list(typed.diagnostics)
+    out.extend(_check_outputs(typed.tree, typed.columns, site))
+    out.extend(check_types(typed.tree, site))
+    out.extend(check_contracts(typed.columns, job.contracts, site, typed.tree,
+                               job.sidecar_path, job.sidecar_text))
+    lineage: tuple[Any, ...] = ()
+    spent = 0.0
+    if job.lineage and _extract_lineage is not None:
+        t0 = time.perf_counter()
+        lineage = tuple(_extract_lineage(job.name, typed.tree, relation_name))
+        spent = time.perf_counter() - t0
+    return ModelOutcome.of(typed.columns, tuple(out), lineage, spent)

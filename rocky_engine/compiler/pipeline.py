@@ -1,0 +1,410 @@
+"""``compile_project``: the passes over a whole project, in DAG order, cached and parallel.
+
+    >>> from rocky_engine.project import load_project          # doctest: +SKIP
+    >>> result = compile_project(load_project("shop"))          # doctest: +SKIP
+    >>> result.ok, result.models["customers"].columns[0]        # doctest: +SKIP
+    (True, CompiledColumn(name='customer_id', type='INTEGER', nullable=False))
+
+Order of work: scan every model (parse → table references; cached by content), resolve
+references, build the DAG (cycles are R108), then type each model in topological order —
+a model's key in the cache is its content plus the schemas of what it reads, so an edit
+re-types the edited model, and its dependents only when its output schema changed. Cold
+compiles fan the per-model work out to worker processes one DAG level at a time.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from rocky_engine.codes import diag
+from rocky_engine.compiler.cache import CompileCache, digest
+from rocky_engine.compiler.contracts import Contract
+from rocky_engine.compiler.ir import (
+    CompiledColumn,
+    CompiledModel,
+    CompileResult,
+    CompileStats,
+    Reference,
+)
+from rocky_engine.compiler.model import (
+    ModelJob,
+    ModelOutcome,
+    Scan,
+    compile_model,
+    scan_model,
+    schema_fingerprint,
+)
+from rocky_engine.compiler.positions import Site
+from rocky_engine.compiler.resolve import Catalog, resolve_references
+from rocky_engine.compiler.types import normalize
+from rocky_engine.console import Console, SilentConsole
+from rocky_engine.dag import DAG
+from rocky_engine.errors import Diagnostic, Severity
+from rocky_engine.project import Model, Project, SourceTable
+
+# Below this many models to (re)compile, forking workers costs more than it saves.
+PARALLEL_MIN = 64
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+def compile_project(project: Project, *, sources: dict[str, SourceTable] | None = None,
+                    use_cache: bool = True, strict: bool = False,
+                    console: Console | None = None) -> CompileResult:
+    """Compile every model of ``project``; never raises for problems in the models.
+
+    ``sources`` replaces the declared sources (drift compiles against the live schema);
+    ``strict`` makes unknown column types (W130) errors.
+    """
+    with _gc_paused():
+        return _Compiler(project, sources, use_cache, strict, console or SilentConsole()).run()
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    # sqlglot allocates millions of small objects that live until the model is done; the
+    # cyclic GC rescanning them dominated compile time at 5,000 models (33 s → 12 s).
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _worker_count() -> int:
+    env = os.environ.get("ROCKY_COMPILE_WORKERS")
+    if env and env.isdigit():
+        return max(1, int(env))
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _scan_task(args: tuple[str, str, str, str]) -> Scan:
+    try:
+        return scan_model(*args)
+    finally:
+        _collect_young()
+
+
+def _compile_task(job: ModelJob) -> ModelOutcome:
+    try:
+        return compile_model(job)
+    finally:
+        _collect_young()
+
+
+def _collect_young() -> None:
+    # With the automatic GC paused, a model's sqlglot tree (a web of parent pointers, so never
+    # freed by reference counting) is garbage once the model is done: collecting only the
+    # youngest generation frees it at a cost proportional to that one tree (1,000 models:
+    # 386 MB → 145 MB peak, and faster than never collecting).
+    gc.collect(0)
+
+
+class _Pool:
+    """A fork-based process pool started on first need and shared by all phases."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._pool: Any = None
+
+    def map(self, fn: Callable[[_T], _R], items: Sequence[_T],
+            step: Callable[[], None] | None = None) -> list[_R]:
+        if self.workers <= 1 or len(items) < PARALLEL_MIN:
+            out = []
+            for item in items:
+                out.append(fn(item))
+                if step:
+                    step()
+            return out
+        if self._pool is None:
+            import multiprocessing
+
+            gc.freeze()  # keep the parent's objects out of the children's GC (copy-on-write)
+            self._pool = multiprocessing.get_context("fork").Pool(self.workers)
+        chunk = max(1, min(64, len(items) // (self.workers * 8) or 1))
+        results = []
+        for r in self._pool.imap(fn, items, chunksize=chunk):
+            results.append(r)
+            if step:
+                step()
+        return results
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool.join()
+            self._pool = None
+            gc.unfreeze()
+
+
+class _Compiler:
+    def __init__(self, project: Project, sources: dict[str, SourceTable] | None,
+                 use_cache: bool, strict: bool, console: Console) -> None:
+        self.project = project
+        self.dialect = project.dialect
+        self.sources = project.sources if sources is None else sources
+        self.strict = strict
+        self.console = console
+        self.cache = CompileCache.load(project.root) if use_cache else CompileCache(None)
+        self.pool = _Pool(_worker_count())
+        self.parsed: set[str] = set()  # models whose SQL was parsed in this run
+        self.recompiled = 0
+        self.hits = 0
+
+    # ------------------------------------------------------------------------ driver
+
+    def run(self) -> CompileResult:
+        t0 = time.perf_counter()
+        try:
+            return self._run(t0)
+        finally:
+            self.pool.close()
+
+    def _run(self, t0: float) -> CompileResult:
+        models = self.project.models
+        schemas: dict[str, tuple[CompiledColumn, ...]] = {
+            fqn: tuple(CompiledColumn(c.name, normalize(c.type), c.nullable) for c in t.columns)
+            for fqn, t in self.sources.items()
+        }
+        catalog = Catalog(
+            models=frozenset(models),
+            source_schemas=frozenset(t.schema.lower() for t in self.sources.values())
+            | frozenset(s.lower() for s in self.project.source_files),
+            sources=frozenset(self.sources),
+        )
+        diags: dict[str, list[Diagnostic]] = {name: [] for name in models}
+        scan_keys, scans = self._scan_all(models)
+        refs: dict[str, tuple[Reference, ...]] = {}
+        broken: set[str] = set()  # cannot be typed: syntax or reference errors
+        for name, model in models.items():
+            scan = scans[name]
+            if scan.diagnostics:
+                diags[name].extend(scan.diagnostics)
+                broken.add(name)
+                refs[name] = ()
+                continue
+            found, problems = resolve_references(scan.refs, Site(name, model.path, model.sql),
+                                                 catalog)
+            refs[name] = found
+            if problems:
+                diags[name].extend(problems)
+                broken.add(name)
+        dag: DAG[str] = DAG({n: [r.name for r in refs[n] if r.kind == "model"] for n in models})
+        order, cycles = dag.without_cycles()
+        for cycle in cycles:
+            self._report_cycle(cycle, scans, diags)
+            broken.update(cycle)
+        in_order = set(order)
+        leftovers = [n for n in models if n not in in_order]  # on or after a cycle
+
+        outcomes = self._type_all(order, refs, scan_keys, schemas, broken, diags)
+
+        compiled: dict[str, CompiledModel] = {}
+        lineage_seconds = 0.0
+        for name in order + leftovers:
+            model = models[name]
+            outcome = outcomes.get(name)
+            model_diags = diags[name]
+            if outcome is not None:
+                model_diags.extend(outcome[0].diagnostics)
+                lineage_seconds += 0.0 if outcome[1] else outcome[0].lineage_seconds
+            if name in leftovers and not any(d.code == "R108" for d in model_diags):
+                model_diags.append(diag("I140", "not checked: it depends on a dependency cycle",
+                                        file=model.path, model=model.name))
+            stale = _stale_intent(self.project, model)
+            if stale is not None:
+                model_diags.append(stale)
+            if self.strict:
+                model_diags[:] = [_promote(d) for d in model_diags]
+            ok = outcome is not None and outcome[0].typed and \
+                not any(d.severity is Severity.ERROR for d in model_diags)
+            compiled[name] = CompiledModel(
+                name=model.name,
+                path=model.path,
+                materialized=model.materialized,
+                status="ok" if ok else "error",
+                columns=outcome[0].columns if outcome is not None else (),
+                depends_on=tuple(r.name for r in refs[name] if r.kind == "model"),
+                sources=tuple(r.name for r in refs[name] if r.kind == "source"),
+                lineage=outcome[0].lineage if outcome is not None else (),
+                from_cache=bool(outcome and outcome[1]),
+            )
+        self.cache.save()
+        all_diags = [d for name in order + leftovers for d in
+                     sorted(diags[name], key=lambda d: (d.file != models[name].path, d.file,
+                                                        d.line, d.col))]
+        # Counted from the outcomes: reading m.columns would decode every cached blob.
+        n_cols = sum(o[0].n_columns for o in outcomes.values())
+        unknown = sum(o[0].n_unknown for o in outcomes.values())
+        stats = CompileStats(models=len(compiled), columns=n_cols, unknown_types=unknown,
+                             cache_hits=self.hits, parsed=len(self.parsed),
+                             recompiled=self.recompiled,
+                             seconds=time.perf_counter() - t0, lineage_seconds=lineage_seconds,
+                             workers=self.pool.workers)
+        return CompileResult(models=compiled, diagnostics=all_diags, order=order + leftovers,
+                             dag=dag, stats=stats)
+
+    # ------------------------------------------------------------------------ scan
+
+    def _scan_all(self, models: dict[str, Model]) -> tuple[dict[str, str], dict[str, Scan]]:
+        keys: dict[str, str] = {}
+        scans: dict[str, Scan] = {}
+        todo: list[str] = []
+        for name, model in models.items():
+            key = digest(self.dialect, model.path, model.sql)
+            keys[name] = key
+            found = self.cache.get_scan(key)
+            if found is None:
+                todo.append(name)
+            else:
+                scans[name] = found
+        if todo:
+            tasks = [(models[n].name, models[n].path, models[n].sql, self.dialect) for n in todo]
+            with self.console.progress("parsing", total=len(todo)) as step:
+                results = self.pool.map(_scan_task, tasks, lambda: step(""))
+            for name, scan in zip(todo, results):
+                scans[name] = scan
+                self.cache.put_scan(keys[name], scan)
+            self.parsed.update(todo)
+        return keys, scans
+
+    def _report_cycle(self, cycle: list[str], scans: dict[str, Scan],
+                      diags: dict[str, list[Diagnostic]]) -> None:
+        models = self.project.models
+        text = " -> ".join(models[n].name for n in cycle)
+        for here, nxt in zip(cycle, cycle[1:]):
+            model = models[here]
+            ref = next((r for r in scans[here].refs if not r.db and r.name.lower() == nxt), None)
+            site = Site(model.name, model.path, model.sql)
+            pos: dict[str, Any] = ({"offset": ref.offset, "width": ref.width}
+                                   if ref is not None and ref.offset >= 0 else {"line": 1, "col": 1})
+            diags[here].append(site.at("R108", f"dependency cycle: {text}", **pos,
+                                       hint=f"`{model.name}` reads `{models[nxt].name}`; "
+                                            "break the loop"))
+
+    # ------------------------------------------------------------------------ typing
+
+    def _type_all(self, order: list[str], refs: dict[str, tuple[Reference, ...]],
+                  scan_keys: dict[str, str], schemas: dict[str, tuple[CompiledColumn, ...]],
+                  broken: set[str],
+                  diags: dict[str, list[Diagnostic]]) -> dict[str, tuple[ModelOutcome, bool]]:
+        """Type models level by level; returns name -> (outcome, from_cache)."""
+        models = self.project.models
+        out: dict[str, tuple[ModelOutcome, bool]] = {}
+        fingerprints: dict[str, str] = {
+            fqn: schema_fingerprint(cols) for fqn, cols in schemas.items()
+        }
+        failed: set[str] = set(broken)
+        depth: dict[str, int] = {}
+        levels: list[list[str]] = []
+        for name in order:
+            d = 1 + max((depth[r.name] for r in refs[name] if r.kind == "model"
+                         and r.name in depth), default=-1)
+            depth[name] = d
+            while len(levels) <= d:
+                levels.append([])
+            levels[d].append(name)
+        total = len(order)
+        with self.console.progress("compiling", total=total) as step:
+            for level in levels:
+                jobs: list[tuple[str, str, ModelJob]] = []
+                for name in level:
+                    model = models[name]
+                    if name in failed:
+                        step(name)
+                        continue
+                    bad_up = [r.name for r in refs[name] if r.kind == "model" and r.name in failed]
+                    if bad_up:
+                        diags[name].append(diag(
+                            "I140", "not checked: it reads "
+                            + ", ".join(f"`{models[u].name}`" for u in bad_up)
+                            + ", which has errors", file=model.path, model=model.name,
+                            hint="fix the upstream model first"))
+                        failed.add(name)
+                        step(name)
+                        continue
+                    contracts = _contracts(model)
+                    sidecar_text = _sidecar_text(self.project, model) if contracts else ""
+                    key = digest(
+                        scan_keys[name], repr(contracts), sidecar_text,
+                        *(f"{r.name}={fingerprints.get(r.name, '?')}" for r in refs[name]),
+                    )
+                    cached = self.cache.get_outcome(key)
+                    if cached is not None:
+                        self.hits += 1
+                        self._record(name, cached, True, schemas, fingerprints, failed, out)
+                        step(name)
+                        continue
+                    upstream = {r.name: schemas[r.name] for r in refs[name] if r.name in schemas}
+                    jobs.append((name, key, ModelJob(
+                        name=model.name, path=model.path, sql=model.sql, dialect=self.dialect,
+                        upstream=upstream, contracts=contracts, sidecar_path=model.sidecar_path,
+                        sidecar_text=sidecar_text)))
+                if not jobs:
+                    continue
+                results = self.pool.map(_compile_task, [j[2] for j in jobs],
+                                        lambda: step(""))
+                self.parsed.update(j[0] for j in jobs)
+                self.recompiled += len(jobs)
+                for (name, key, _), outcome in zip(jobs, results):
+                    self.cache.put_outcome(key, outcome)
+                    self._record(name, outcome, False, schemas, fingerprints, failed, out)
+        return out
+
+    @staticmethod
+    def _record(name: str, outcome: ModelOutcome, from_cache: bool,
+                schemas: dict[str, tuple[CompiledColumn, ...]], fingerprints: dict[str, str],
+                failed: set[str], out: dict[str, tuple[ModelOutcome, bool]]) -> None:
+        out[name] = (outcome, from_cache)
+        if outcome.typed and not any(d.severity is Severity.ERROR for d in outcome.diagnostics):
+            schemas[name] = outcome.columns  # type: ignore[assignment]
+            fingerprints[name] = outcome.fingerprint
+        else:
+            failed.add(name)
+
+
+def _contracts(model: Model) -> tuple[Contract, ...]:
+    return tuple(Contract(name, spec.type, spec.nullable)
+                 for name, spec in model.sidecar.columns.items()
+                 if spec.type is not None or spec.nullable is not None)
+
+
+def _sidecar_text(project: Project, model: Model) -> str:
+    if not model.sidecar_path:
+        return ""
+    try:
+        return (project.root / model.sidecar_path).read_text(encoding="utf-8")
+    except OSError:
+        return ""
+
+
+def _stale_intent(project: Project, model: Model) -> Diagnostic | None:
+    intent = model.sidecar.intent
+    if intent is None or not intent.confirmed_sql or intent.confirmed_sql == model.sql_hash:
+        return None
+    text = _sidecar_text(project, model)
+    site = Site(model.name, model.sidecar_path or model.path, text)
+    line = next((i for i, t in enumerate(text.splitlines(), 1)
+                 if t.lstrip().startswith("confirmed_sql")), 0)
+    col = 1 + len(site.text.line_text(line)) - len(site.text.line_text(line).lstrip()) if line else 0
+    return site.at("W131", "intent not confirmed since the SQL changed", line=line, col=col,
+                   width=len("confirmed_sql"),
+                   hint=f"review the intent, then run `rocky intent confirm {model.name}`")
+
+
+def _promote(d: Diagnostic) -> Diagnostic:
+    if d.code != "W130" or d.severity is Severity.ERROR:
+        return d
+    from dataclasses import replace
+
+    return replace(d, severity=Severity.ERROR)

@@ -1,0 +1,199 @@
+"""Value fingerprints: a small sketch of a column's values, kept to recognise it later.
+
+When a column vanishes and another appears, the old one can no longer be read, so rename
+evidence compares the new column's values with the *last known* values of the old one.
+Fingerprints are stored in the warehouse's ``_rocky`` schema (state lives with the data)
+whenever ``rocky drift`` sees a source table that matches its declaration.
+
+A fingerprint is row/null/distinct counts, min/max, and a bottom-k sketch: the ``K``
+smallest distinct 16-hex-digit md5 prefixes of the values as text. Two sketches estimate
+the Jaccard similarity of the value sets.
+
+    >>> a = Fingerprint(rows=3, nulls=0, distinct=3, min="1", max="3", sketch=("0a", "1b", "2c"))
+    >>> similarity(a, a)
+    1.0
+    >>> b = Fingerprint(rows=3, nulls=0, distinct=3, min="1", max="9", sketch=("0a", "1b", "ff"))
+    >>> round(similarity(a, b), 2)
+    0.67
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+from sqlglot import exp
+
+from rocky_engine.adapters.base import WarehouseAdapter, table_ref
+from rocky_engine.errors import WarehouseError
+
+K = 64
+STATE_SCHEMA = "_rocky"
+STATE_TABLE = "drift_fingerprints"
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    rows: int
+    nulls: int
+    distinct: int
+    min: str | None
+    max: str | None
+    sketch: tuple[str, ...]
+
+    def to_text(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_text(cls, text: str) -> Fingerprint:
+        data = json.loads(text)
+        return cls(rows=int(data["rows"]), nulls=int(data["nulls"]),
+                   distinct=int(data["distinct"]), min=data.get("min"), max=data.get("max"),
+                   sketch=tuple(data.get("sketch", ())))
+
+
+def similarity(a: Fingerprint, b: Fingerprint) -> float:
+    """Estimated Jaccard similarity of the two columns' distinct values (0..1)."""
+    if not a.sketch and not b.sketch:
+        return 1.0 if a.rows == b.rows and a.nulls == b.nulls else 0.0
+    if not a.sketch or not b.sketch:
+        return 0.0
+    k = min(len(a.sketch), len(b.sketch))
+    union = sorted(set(a.sketch) | set(b.sketch))[:k]
+    sa, sb = set(a.sketch), set(b.sketch)
+    both = sum(1 for h in union if h in sa and h in sb)
+    return both / len(union)
+
+
+def identical(a: Fingerprint, b: Fingerprint) -> bool:
+    return a == b
+
+
+def describe_match(old: Fingerprint, new: Fingerprint, old_name: str) -> tuple[float, str]:
+    """``(similarity, evidence)``: a new column against ``old_name``'s last known values."""
+    if identical(old, new):
+        return 1.0, (f"values identical to the last known values of {old_name} "
+                     f"({new.rows} rows, {new.distinct} distinct, same min/max and nulls)")
+    sim = similarity(old, new)
+    if sim >= 0.8:
+        return sim, f"values near-identical to the last known {old_name} ({sim:.0%} overlap)"
+    return sim, f"values differ from the last known {old_name} ({sim:.0%} overlap)"
+
+
+# ---------------------------------------------------------------------------- warehouse
+
+
+def compute(adapter: WarehouseAdapter, schema: str, table: str, column: str) -> Fingerprint:
+    """Read one column's fingerprint from the warehouse."""
+    return compute_table(adapter, schema, table, [column])[column]
+
+
+def compute_table(adapter: WarehouseAdapter, schema: str, table: str,
+                  columns: list[str]) -> dict[str, Fingerprint]:
+    """Fingerprints of several columns of one table in two queries."""
+    if not columns:
+        return {}
+    stats: list[exp.Expr] = [exp.func("COUNT", exp.Star())]
+    sketches: list[exp.Select] = []
+    for i, column in enumerate(columns):
+        col = exp.column(column, quoted=True)
+        stats += [
+            exp.func("COUNT", col.copy()),
+            exp.func("COUNT", exp.Distinct(expressions=[col.copy()])),
+            exp.cast(exp.func("MIN", col.copy()), "VARCHAR"),
+            exp.cast(exp.func("MAX", col.copy()), "VARCHAR"),
+        ]
+        digest = exp.Substring(this=exp.MD5(this=exp.cast(col.copy(), "VARCHAR")),
+                               start=exp.Literal.number(1), length=exp.Literal.number(16))
+        inner = (exp.select(digest.as_("h")).distinct().from_(table_ref(schema, table))
+                 .where(exp.Not(this=exp.Is(this=col.copy(), expression=exp.Null()))))
+        sketches.append(exp.select(exp.Literal.number(i).as_("i"), "h")
+                        .from_(inner.order_by("h").limit(K).subquery(f"v{i}")))
+    row = adapter.fetchall(exp.select(*stats).from_(table_ref(schema, table)))[0]
+    union: exp.Query = sketches[0]
+    for q in sketches[1:]:
+        union = exp.union(union, q, distinct=False)
+    hashes: dict[int, list[str]] = {}
+    for i, h in adapter.fetchall(union):
+        hashes.setdefault(int(i), []).append(h)
+    rows = int(row[0])
+    out: dict[str, Fingerprint] = {}
+    for i, column in enumerate(columns):
+        nonnull, distinct, lo, hi = row[1 + 4 * i: 5 + 4 * i]
+        out[column] = Fingerprint(rows=rows, nulls=rows - int(nonnull), distinct=int(distinct),
+                                  min=lo, max=hi, sketch=tuple(sorted(hashes.get(i, ()))))
+    return out
+
+
+_STATE_COLUMNS = (("schema_name", "VARCHAR"), ("table_name", "VARCHAR"),
+                  ("column_name", "VARCHAR"), ("fingerprint", "VARCHAR"),
+                  ("taken_at", "TIMESTAMP"))
+
+
+def _state_table() -> exp.Table:
+    return table_ref(STATE_SCHEMA, STATE_TABLE)
+
+
+def load(adapter: WarehouseAdapter) -> dict[tuple[str, str, str], Fingerprint]:
+    """Stored fingerprints keyed by lower-case ``(schema, table, column)``; empty when none."""
+    if adapter.table(STATE_SCHEMA, STATE_TABLE) is None:
+        return {}
+    rows = adapter.fetchall(
+        exp.select("schema_name", "table_name", "column_name", "fingerprint").from_(_state_table())
+    )
+    found: dict[tuple[str, str, str], Fingerprint] = {}
+    for schema, table, column, text in rows:
+        try:
+            found[(schema.lower(), table.lower(), column.lower())] = Fingerprint.from_text(text)
+        except (ValueError, KeyError, TypeError):
+            continue  # a damaged row is just missing evidence, never an error
+    return found
+
+
+def store(adapter: WarehouseAdapter, schema: str, table: str,
+          prints: dict[str, Fingerprint]) -> None:
+    """Replace the stored fingerprints of one table (one transaction)."""
+    adapter.create_schema(STATE_SCHEMA)
+    columns = [exp.ColumnDef(this=exp.to_identifier(name), kind=exp.DataType.build(kind))
+               for name, kind in _STATE_COLUMNS]
+    adapter.execute(exp.Create(this=exp.Schema(this=_state_table(), expressions=columns),
+                               kind="TABLE", exists=True))
+    now = datetime.now(UTC).replace(tzinfo=None)
+    with adapter.transaction():
+        adapter.execute(
+            exp.delete(_state_table()).where(
+                exp.and_(
+                    exp.EQ(this=exp.func("lower", exp.column("schema_name")),
+                           expression=exp.Placeholder()),
+                    exp.EQ(this=exp.func("lower", exp.column("table_name")),
+                           expression=exp.Placeholder()),
+                )
+            ),
+            [schema.lower(), table.lower()],
+        )
+        for column, fp in prints.items():
+            adapter.execute(
+                exp.insert(
+                    exp.values([tuple(exp.Placeholder() for _ in range(5))]), _state_table()
+                ),
+                [schema, table, column, fp.to_text(), now],
+            )
+
+
+def safe_compute_table(adapter: WarehouseAdapter, schema: str, table: str,
+                       columns: list[str]) -> dict[str, Fingerprint]:
+    """Like :func:`compute_table`, but empty when the warehouse cannot read the table."""
+    try:
+        return compute_table(adapter, schema, table, columns)
+    except WarehouseError:
+        return {}
+
+
+def safe_compute(adapter: WarehouseAdapter, schema: str, table: str,
+                 column: str) -> Fingerprint | None:
+    """Like :func:`compute`, but None when the warehouse cannot read the column."""
+    try:
+        return compute(adapter, schema, table, column)
+    except WarehouseError:
+        return None

@@ -1,0 +1,36 @@
+"""The intent layer's public surface: pinned names, light imports, registered commands."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import intent_agent.providers as providers
+
+
+def test_providers_all_is_pinned() -> None:
+    assert providers.__all__ == [
+        "Candidate", "FusionProvider", "FusionRecord", "JudgeCall", "LLMError", "LLMRequest",
+        "LLMResult", "OfflineProvider", "OfflineUnsupported", "OpenAIProvider", "Provider",
+        "ScriptedProvider", "Validator", "Verdict", "estimate_tokens", "is_offline",
+        "make_provider",
+    ]
+    for name in providers.__all__:
+        assert getattr(providers, name) is not None
+
+
+def test_importing_the_commands_loads_no_llm_sdk() -> None:
+    """`rocky --help` loads the entry points; the openai SDK (~2 s) waits for a real call."""
+    code = ("import sys, intent_agent.cli, intent_agent.providers, intent_agent.explain, "
+            "intent_agent.gen_tests; print('openai' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_commands_are_registered(run_cli) -> None:
+    r = run_cli("--help")
+    for name in ("explain", "gen-tests", "intent"):
+        assert name in r.stdout
+    r = run_cli("intent", "--help")
+    assert r.exit_code == 0 and "confirm" in r.stdout

@@ -1,0 +1,28 @@
+"""Per-model driver: crash isolation, outputs, stale intent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.compiler.conftest import compile_dir
+
+
+def test_internal_error_in_one_model_is_R199_and_others_compile(
+        make_project, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from rocky_engine.compiler import model as model_mod
+    from tests.compiler.conftest import compile_dir
+
+    real = model_mod.check_types
+
+    def boom(tree, site):  # type: ignore[no-untyped-def]
+        if site.model == "bad":
+            raise RuntimeError("kaboom")
+        return real(tree, site)
+
+    monkeypatch.setattr(model_mod, "check_types", boom)
+    root: Path = make_project({"models/bad.sql": "SELECT order_id FROM stg_orders\n"})
+    result = compile_dir(root, use_cache=False)
+    assert [(d.code, d.model) for d in result.diagnostics] == [("R199", "bad")]
+    assert "kaboom" in result.diagnostics[0].message
+    assert result.models["stg_orders"].status == "ok"
+    assert result.models["bad"].status == "error"
