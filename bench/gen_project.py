@@ -163,7 +163,7 @@ def _staging(name: str, src: Rel, rng: random.Random) -> tuple[Rel, str]:
         rel.columns.append((out, "date" if kind == "date" and "TRUNC" in expr else kind))
         j += 1
     # DATE_TRUNC of a DATE gives a TIMESTAMP in DuckDB; keep kinds honest but simple.
-    rel.columns = [(c, "ts" if k == "date" and f"DATE_TRUNC('day'" in e else k)
+    rel.columns = [(c, "ts" if k == "date" and "DATE_TRUNC('day'" in e else k)
                    for (c, k), e in zip(rel.columns, exprs)]
     body = ",\n    ".join(exprs)
     sql = (f"-- staging model over {src.ref}\nSELECT\n    {body},\n"
@@ -269,7 +269,7 @@ def write_dbt_twin(gen: Generated, dest: Path) -> None:
         "bench:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
         f"      path: {dest / 'bench.duckdb'}\n", encoding="utf-8")
     src_text = (gen.root / "sources" / "raw.toml").read_text(encoding="utf-8")
-    tables = re.findall(r"^\[tables\.(\w+)\.columns\]", src_text, re.M)
+    tables = re.findall(r"^\[tables\.(\w+)\.columns\]", src_text, re.MULTILINE)
     yml = ["version: 2", "sources:", "  - name: raw", "    tables:"]
     yml += [f"      - name: {t}" for t in tables]
     (dest / "models" / "sources.yml").write_text("\n".join(yml) + "\n", encoding="utf-8")

@@ -3,7 +3,8 @@
 Where the tests come from:
 
 - the grain → ``unique`` (one or several columns) and ``not_null`` per grain column;
-- column contracts with ``nullable = false`` → ``not_null``;
+- column contracts with ``nullable = false`` → ``not_null``; column intents that state
+  a value rule ("lower-cased", "never negative", "one of ...") → the same tests as rules;
 - rules the offline reader understands (``never negative``, ``is one of ...``,
   ``lower case``, ...) → ``expression`` / ``accepted_values`` / ``not_null`` tests;
 - a column named like another model's single-column grain → ``relationships`` to it;
@@ -31,7 +32,7 @@ from sqlglot import exp
 from intent_agent.facts import ModelFacts, model_facts
 from intent_agent.prompting import PromptStats, render
 from intent_agent.providers.base import Provider, Verdict, is_offline
-from intent_agent.rules import make_test, read_rule
+from intent_agent.rules import make_test, read_column_intent, read_rule
 from intent_agent.safety import UnsafeOutput, check_test_expression
 from intent_agent.sidecar_edit import append_tests, sidecar_path
 from rocky_engine.context import Context
@@ -154,9 +155,10 @@ def generate_tests(ctx: Context, name: str, provider: Provider, *, write: bool =
         for test, origin in candidates:
             add(test, origin)
         if untranslated and not is_offline(provider):
+            samples = _warehouse_text(adapter, schema, model.name)
             proposals, prompt, refused, llm_notes = _ask_llm(
                 provider, facts, model.sidecar.tests, candidates, untranslated,
-                lambda t: run(t, "llm"), project)
+                lambda t: run(t, "llm"), project, samples)
             notes += llm_notes
             results += refused
             translated = set()
@@ -201,6 +203,9 @@ def _offline_candidates(ctx: Context, facts: ModelFacts) -> tuple[list[tuple[Any
             out += [(t, f"rule: {rule}") for t in reading.tests]
         elif reading.status == "untranslated":
             untranslated.append(rule)
+    for col in facts.columns:
+        if col.intent:
+            out += [(t, f"intent of {col.name}") for t in read_column_intent(col.name, col.intent)]
     out += _relationships(ctx, facts)
     return out, untranslated
 
@@ -260,12 +265,12 @@ def _closure(reads: dict[str, set[str]], start: str) -> set[str]:
 
 def _ask_llm(provider: Provider, facts: ModelFacts, existing: list[Any],
              candidates: list[tuple[Any, str]], untranslated: list[str],
-             execute: Any, project: Any
+             execute: Any, project: Any, samples: list[dict[str, Any]]
              ) -> tuple[list[tuple[Any, str]], PromptStats, list[GeneratedTest], list[str]]:
     request = render(
-        "gen_tests", facts=facts.to_prompt(), untranslated=untranslated,
-        existing=[t.model_dump(exclude_none=True, mode="json") for t in existing],
-        proposed=[t.model_dump(exclude_none=True, mode="json") for t, _ in candidates],
+        "gen_tests", facts=facts.to_prompt(), untranslated=untranslated, samples=samples,
+        existing=[_dump(t) for t in existing],
+        proposed=_unique_dumps([t for t, _ in candidates], exclude=existing),
     )
 
     def validate(candidate: TestProposals) -> Verdict:
@@ -314,7 +319,54 @@ def _accept(proposals: TestProposals, facts: ModelFacts, project: Any
     return ok, refused
 
 
+def _warehouse_text(adapter: Any, schema: str, model: str) -> list[dict[str, Any]]:
+    """Column comments and a few distinct values per low-cardinality column.
+
+    They help a model translate "status is one of ..." style rules, and they come from
+    the warehouse, so the template fences them as data.
+    """
+    table = adapter.table(schema, model)
+    if table is None:
+        return []
+    out = []
+    for col in table.columns:
+        ident = exp.column(col.name, quoted=True)
+        query = (exp.select(ident).distinct().from_(exp.table_(model, db=schema, quoted=True))
+                 .where(exp.Not(this=ident.copy().is_(exp.null())))
+                 .order_by(ident.copy()).limit(_SAMPLE_LIMIT + 1))
+        try:
+            values = [row[0] for row in adapter.fetchall(query)]
+        except WarehouseError:
+            values = []
+        if len(values) > _SAMPLE_LIMIT:
+            values = []  # not a small set of codes: values would only add noise
+        if values or col.comment:
+            out.append({"column": col.name, "comment": col.comment,
+                        "values": [str(v)[:80] for v in values]})
+    return out
+
+
+_SAMPLE_LIMIT = 8
+
+
 # ---------------------------------------------------------------------------- helpers
+
+
+def _dump(test: Any) -> dict[str, Any]:
+    data = test.model_dump(exclude_none=True, mode="json")
+    if data.get("severity") == "error":
+        data.pop("severity")  # the default says nothing
+    return data
+
+
+def _unique_dumps(tests: list[Any], exclude: list[Any]) -> list[dict[str, Any]]:
+    seen = {_key(t) for t in exclude}
+    out = []
+    for t in tests:
+        if _key(t) not in seen:
+            seen.add(_key(t))
+            out.append(_dump(t))
+    return out
 
 
 def _key(test: Any) -> str:

@@ -72,6 +72,15 @@ def read_rule(rule: str, columns: Sequence[str],
     return RuleReading(rule, "untranslated", note="no pattern the offline reader knows")
 
 
+def read_column_intent(column: str, intent: str) -> tuple[Any, ...]:
+    """Tests a column's own intent states ("contact email, lower-cased" → a LOWER test).
+
+        >>> [t.expression for t in read_column_intent("email", "contact email, lower-cased")]
+        ['email = LOWER(email)']
+    """
+    return tuple(_value_tests(intent, column))
+
+
 def _value_tests(rule: str, col: str) -> list[Any]:
     q = _quote_ident(col)
     if _NONNEG.search(rule):

@@ -92,10 +92,7 @@ class Context:
                 return graph
         # Taken before compiling: an edit made meanwhile leaves the index stale, not wrong.
         key = fingerprint(root)
-        from rocky_engine.compiler import compile_project
-
-        result = compile_project(self.project)
-        graph = LineageGraph.from_compile(result, self.project.sources)
+        graph = LineageGraph.from_compile(self.compile(), self.project.sources)
         save_graph(root, graph, key)
         return graph
 

@@ -342,7 +342,7 @@ def _load_sources(root: Path, cache: _TomlCache | None = None,
     for path in sorted(folder.glob("*.toml")):
         rel = relpath(path, root)
         # A big sources file is worth caching on its own (hundreds of tables).
-        big = _TomlCache.MIN_FILES if path.stat().st_size > 64_000 else 0
+        big = _TomlCache.MIN_FILES if path.stat().st_size > 16_000 else 0
         spec = (cache.get(root, path, SourceFileSpec, big) if cache is not None
                 else _load_model(root, path, SourceFileSpec))
         schema = spec.schema_
@@ -410,20 +410,18 @@ def _load_models(root: Path, cache: _TomlCache | None = None) -> dict[str, Model
     folder = root / "models"
     if not folder.is_dir():
         return models
-    sql_files = sorted(folder.rglob("*.sql"))
-    sql_stems = {p.with_suffix("") for p in sql_files}
-    sidecars = sorted(folder.rglob("*.toml"))
-    sidecar_stems = {p.with_suffix("") for p in sidecars}
-    for sidecar in sidecars:
-        if sidecar.with_suffix("") not in sql_stems:
+    sql_files, sidecars = _model_files(root, folder)
+    sql_stems = {full[:-4] for _, full in sql_files}
+    sidecar_stems = {full[:-5] for _, full in sidecars}
+    for rel, full in sidecars:
+        if full[:-5] not in sql_stems:
             raise ProjectLoadError(
-                f"sidecar has no model: {relpath(sidecar.with_suffix('.sql'), root)} does not exist",
-                location=Location(relpath(sidecar, root)),
+                f"sidecar has no model: {rel[:-5]}.sql does not exist",
+                location=Location(rel),
                 hint="rename the sidecar to match its model, or delete it",
             )
-    for path in sql_files:
-        rel = _rel(path, root)
-        name = path.stem
+    for rel, full in sql_files:
+        name = rel.rsplit("/", 1)[-1][:-4]
         if not IDENT_RE.match(name):
             raise ProjectLoadError(
                 f"model name `{name}` is not a plain identifier",
@@ -437,20 +435,48 @@ def _load_models(root: Path, cache: _TomlCache | None = None) -> dict[str, Model
                 hint="model names are unique across models/, whatever the folder",
             )
         try:
-            sql = path.read_text(encoding="utf-8")
+            with open(full, encoding="utf-8") as fh:
+                sql = fh.read()
         except UnicodeDecodeError as exc:
             raise ProjectLoadError(f"not valid UTF-8 ({exc.reason})", location=Location(rel)) from None
         _check_single_statement(rel, sql)
-        if path.with_suffix("") in sidecar_stems:
-            sidecar_path = path.with_suffix(".toml")
+        stem = full[:-4]
+        if stem in sidecar_stems:
+            sidecar_path = Path(stem + ".toml")
             sidecar = (cache.get(root, sidecar_path, Sidecar, len(sidecars)) if cache is not None
                        else _load_model(root, sidecar_path, Sidecar))
-            sidecar_rel: str | None = _rel(sidecar_path, root)
+            sidecar_rel: str | None = rel[:-4] + ".toml"
         else:
             sidecar, sidecar_rel = _NO_SIDECAR, None
         models[name.lower()] = Model(name=name, path=rel, sql=sql, sidecar=sidecar,
                                      sidecar_path=sidecar_rel)
     return models
+
+
+def _model_files(root: Path, folder: Path) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(relative posix path, full path) of ``*.sql`` and ``*.toml`` under ``folder``, sorted
+    like ``sorted(folder.rglob(...))``.
+
+    os.walk with plain strings: building, sorting and relativising Path objects for 10,000
+    models was a measurable part of a warm compile.
+    """
+    sql: list[tuple[list[str], str, str]] = []
+    toml: list[tuple[list[str], str, str]] = []
+    base = str(folder)
+    prefix = _rel(folder, root)
+    for dirpath, _dirs, names in os.walk(base):
+        rel_dir = os.path.relpath(dirpath, base)
+        parts = [] if rel_dir == "." else rel_dir.split(os.sep)
+        for name in names:
+            if name.endswith(".sql"):
+                sql.append(([*parts, name], "/".join([prefix, *parts, name]),
+                            os.path.join(dirpath, name)))
+            elif name.endswith(".toml"):
+                toml.append(([*parts, name], "/".join([prefix, *parts, name]),
+                             os.path.join(dirpath, name)))
+    sql.sort()
+    toml.sort()
+    return [(rel, full) for _, rel, full in sql], [(rel, full) for _, rel, full in toml]
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -461,7 +487,8 @@ def _rel(path: Path, root: Path) -> str:
         return relpath(path, root)
 
 
-_COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
+_COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
+_CODE_LINE = re.compile(r"^[ \t\r\f\v]*(?!--)[^\s]", re.MULTILINE)
 
 
 def _obviously_one_statement(sql: str) -> bool:
@@ -473,6 +500,9 @@ def _obviously_one_statement(sql: str) -> bool:
     count = sql.count(";")
     if count > 1:
         return False
+    if count == 0 and "/*" not in sql:
+        # Any line that is not a `--` comment: stops at the first real line (no copy).
+        return _CODE_LINE.search(sql) is not None
     body = _COMMENTS.sub(" ", sql).strip()
     if not body.rstrip(";").strip():
         return False

@@ -35,7 +35,9 @@ from intent_agent.providers.base import LLMError, LLMRequest, LLMResult, T, Vali
 from rocky_engine.errors import ConfigError
 
 _FORMATS = ("json_schema", "json_object", "text")
-_REFUSED = {400, 404, 415, 422, 501}
+# What servers answer to a response_format they do not support (llama.cpp: 400, vLLM: 400,
+# some proxies: 422 or 501). Not 404: that is an unknown model, not an unknown format.
+_REFUSED = {400, 422, 501}
 _RETRYABLE = {408, 409, 429, 500, 502, 503, 504}
 _FENCE = re.compile(r"^\s*```(?:json)?\s*\n(.*?)\n\s*```\s*$", re.DOTALL)
 

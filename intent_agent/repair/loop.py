@@ -162,7 +162,8 @@ def repair_project(path: Path | str, *, console: Console | None = None, open_pr:
 
         baseline = compile_project(old, use_cache=False)
         live_compile = compile_project(live, use_cache=False)
-        plan = build_plan(old, live, changes, baseline, live_compile, report.impact)
+        plan = build_plan(old, live, changes, baseline, live_compile, report.impact,
+                          _column_comments(ctx, live))
         graph = LineageGraph.from_compile(baseline, old.sources)
         known = set(live.models) | set(live.sources)
         pure = all(c.kind in _PURE_KINDS for c in changes)
@@ -333,6 +334,21 @@ def _draft_llm(provider: Any, plan: RepairPlan, project_dir: Path, warehouse: Pa
         target.write_text(outcome.patch.new_sql, encoding="utf-8")
         patches.append(outcome.patch)
     return patches, findings, failures, records
+
+
+def _column_comments(ctx: Context, live: Project) -> dict[str, str]:
+    """The warehouse's column comments on declared sources (documentation, and data)."""
+    out: dict[str, str] = {}
+    try:
+        with ctx.adapter(sandboxed=True) as adapter:
+            for schema in sorted({t.schema for t in live.sources.values()}):
+                for table in adapter.tables(schema):
+                    for col in table.columns:
+                        if col.comment:
+                            out[f"{schema}.{table.name}.{col.name}".lower()] = col.comment
+    except RockyError:
+        return {}
+    return out
 
 
 def _cast_checker(ctx: Context) -> Any:

@@ -131,7 +131,9 @@ def draft_model(ctx: ModelContext, *, cast_check: CastChecker, uses: UsesOf,
     sql = ctx.sql
     applied: list[str] = []
     dropped: list[str] = []
-    findings: list[Finding] = []
+    findings: list[Finding] = _rename_chains(ctx)
+    if findings:
+        return None, findings
     for change in sorted(ctx.changes, key=lambda c: _ORDER.get(c.kind, 9)):
         try:
             new_sql, note, gone = _apply(sql, change, ctx, cast_check, columns or {}, dialect)
@@ -153,6 +155,16 @@ def draft_model(ctx: ModelContext, *, cast_check: CastChecker, uses: UsesOf,
         return None, findings
     return ModelPatch(ctx.model, ctx.path, ctx.sql, sql, tuple(applied), ctx.intent_lines,
                       tuple(dropped)), findings
+
+
+def _rename_chains(ctx: ModelContext) -> list[Finding]:
+    """Renames applied one after another must not feed each other (a -> b, b -> c, swaps)."""
+    renames = [c for c in ctx.changes if c.kind == "column_renamed" and c.new_column]
+    olds = {(c.table.lower(), (c.column or "").lower()) for c in renames}
+    return [Finding(f"{c.table}.{c.column} was renamed to {c.new_column}, a name another "
+                    "renamed column had; rocky does not untangle chained renames", ctx.model,
+                    c.describe())
+            for c in renames if (c.table.lower(), (c.new_column or "").lower()) in olds]
 
 
 def _apply(sql: str, change: SchemaChange, ctx: ModelContext, cast_check: CastChecker,

@@ -85,14 +85,20 @@ class RepairPlan:
     notes: tuple[str, ...] = field(default=())
 
 
-def shapes(sources: Mapping[str, SourceTable], tables: Iterable[str]) -> tuple[TableShape, ...]:
+def shapes(sources: Mapping[str, SourceTable], tables: Iterable[str],
+           comments: Mapping[str, str] | None = None) -> tuple[TableShape, ...]:
+    """Declared shapes of ``tables``; ``comments`` ("schema.table.column" -> the warehouse's
+    column comment) fills in descriptions the declaration lacks."""
     out = []
+    comments = comments or {}
     for key in sorted({t.lower() for t in tables}):
         table = sources.get(key)
         if table is None:
             continue
         out.append(TableShape(table.fqn, tuple(
-            ColumnShape(c.name, c.type, c.nullable, c.description) for c in table.columns)))
+            ColumnShape(c.name, c.type, c.nullable,
+                        c.description or comments.get(f"{key}.{c.name}".lower()))
+            for c in table.columns)))
     return tuple(out)
 
 
@@ -107,8 +113,12 @@ def relation_columns(project: Project, compiled: Any) -> dict[str, list[str]]:
 
 
 def build_plan(old: Project, live: Project, changes: Sequence[SchemaChange], baseline: Any,
-               live_compile: Any, impact: Sequence[Any]) -> RepairPlan:
-    """One :class:`ModelContext` per model that reads a changed table directly."""
+               live_compile: Any, impact: Sequence[Any],
+               comments: Mapping[str, str] | None = None) -> RepairPlan:
+    """One :class:`ModelContext` per model that reads a changed table directly.
+
+    ``comments`` are the warehouse's column comments, shown with the new shapes (as data).
+    """
     touched = {c.table.lower() for c in changes} | {
         (c.new_table or "").lower() for c in changes if c.new_table}
     contexts = []
@@ -133,7 +143,7 @@ def build_plan(old: Project, live: Project, changes: Sequence[SchemaChange], bas
             column_intents={k: v.intent for k, v in model.sidecar.columns.items() if v.intent},
             changes=mine,
             old_tables=shapes(old.sources, reads),
-            new_tables=shapes(live.sources, new_names),
+            new_tables=shapes(live.sources, new_names, comments),
             impacted=tuple(
                 ImpactedColumn(getattr(i, "column", None), str(getattr(i, "status", "")),
                                tuple(getattr(i, "path", ()) or ()), str(getattr(i, "reason", "")))

@@ -28,26 +28,25 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import sqlglot
-
-from rocky_engine.compiler.ir import LazyTuple
-from rocky_engine.compiler.model import ModelOutcome, Scan
-from rocky_engine.compiler.resolve import TableRef
+from rocky_engine.compiler.ir import LazyTuple, ModelOutcome, Scan, TableRef
 
 CACHE_FILE = Path("target") / "rocky_compile.cache"
 # Bump when compile output for the same input changes (new checks, new type rendering).
 CACHE_VERSION = 2
-_HEADER = ("rocky-compile-cache", CACHE_VERSION, sqlglot.__version__)
+
+
+def _header() -> tuple[str, int, str]:
+    # The sqlglot version is part of it: a new parser or type inference invalidates the cache.
+    from importlib.metadata import version
+
+    return ("rocky-compile-cache", CACHE_VERSION, version("sqlglot"))
 _PROTOCOL = pickle.HIGHEST_PROTOCOL
 
 
 def digest(*parts: str) -> str:
     """A short, stable content hash (``hash()`` is salted per process, so never that)."""
-    h = hashlib.blake2b(digest_size=16)
-    for p in parts:
-        h.update(p.encode("utf-8", "surrogatepass"))
-        h.update(b"\0")
-    return h.hexdigest()
+    joined = "\0".join(parts).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(joined, digest_size=16).hexdigest()
 
 
 def _blob(items: Any) -> bytes:
@@ -69,7 +68,7 @@ class CompileCache:
         try:
             with open(cache.path, "rb") as fh:  # type: ignore[arg-type]
                 data: Any = pickle.load(fh)
-            if isinstance(data, tuple) and len(data) == 3 and data[0] == _HEADER:
+            if isinstance(data, tuple) and len(data) == 3 and data[0] == _header():
                 cache._scans, cache._outcomes = data[1], data[2]
         except Exception:  # noqa: BLE001 - missing, truncated or foreign: start empty
             cache._scans, cache._outcomes = {}, {}
@@ -129,7 +128,7 @@ class CompileCache:
             _ensure_gitignore(self.path.parent)
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".compile-", suffix=".tmp")
             with os.fdopen(fd, "wb") as fh:
-                pickle.dump((_HEADER, self._scans, self._outcomes), fh, protocol=_PROTOCOL)
+                pickle.dump((_header(), self._scans, self._outcomes), fh, protocol=_PROTOCOL)
             os.replace(tmp, self.path)
         except OSError:
             return  # a read-only project still compiles, just without a cache

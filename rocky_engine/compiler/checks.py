@@ -47,7 +47,7 @@ _INCOMPARABLE = {
 }
 
 
-def check_types(tree: exp.Expression, site: Site) -> list[Diagnostic]:
+def check_types(tree: exp.Expr, site: Site) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     for node in tree.walk():
         if isinstance(node, _COMPARISONS):
@@ -74,7 +74,7 @@ def check_types(tree: exp.Expression, site: Site) -> list[Diagnostic]:
     return out
 
 
-def _kind(node: exp.Expression | None) -> str:
+def _kind(node: exp.Expr | None) -> str:
     if node is None:
         return "unknown"
     if isinstance(node, exp.Null):
@@ -82,20 +82,20 @@ def _kind(node: exp.Expression | None) -> str:
     return category(node.type)
 
 
-def _is_string_literal(node: exp.Expression) -> bool:
+def _is_string_literal(node: exp.Expr) -> bool:
     while isinstance(node, exp.Paren):
         node = node.this
     return isinstance(node, exp.Literal) and node.is_string
 
 
-def _describe(node: exp.Expression) -> str:
+def _describe(node: exp.Expr) -> str:
     text = node.sql("duckdb")
     if len(text) > 40:
         text = text[:37] + "..."
     return f"`{text}` ({render(node.type)})"
 
 
-def _comparison(node: exp.Expression, left: exp.Expression, right: exp.Expression, site: Site,
+def _comparison(node: exp.Expr, left: exp.Expr, right: exp.Expr, site: Site,
                 out: list[Diagnostic]) -> None:
     if isinstance(right, (exp.Subquery, exp.Select)) or _is_string_literal(left) \
             or _is_string_literal(right):
@@ -111,7 +111,7 @@ def _comparison(node: exp.Expression, left: exp.Expression, right: exp.Expressio
         hint="CAST one side so both have the same type"))
 
 
-def _join_key(node: exp.Expression) -> bool:
+def _join_key(node: exp.Expr) -> bool:
     parent = node.parent
     while parent is not None and not isinstance(parent, (exp.Select, exp.Join)):
         if not isinstance(parent, (exp.And, exp.Paren)):
@@ -134,7 +134,7 @@ def _arithmetic(node: exp.Binary, site: Site, out: list[Diagnostic]) -> None:
             return
 
 
-def _aggregate(node: exp.Expression, site: Site, out: list[Diagnostic]) -> None:
+def _aggregate(node: exp.Expr, site: Site, out: list[Diagnostic]) -> None:
     arg = node.this
     kind = _kind(arg)
     name = "SUM" if isinstance(node, exp.Sum) else "AVG"

@@ -10,27 +10,17 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from sqlglot import exp
 
-from rocky_engine.compiler.ir import CompiledColumn
+from rocky_engine.compiler.ir import CompiledColumn, Contract
 from rocky_engine.compiler.positions import Site
 from rocky_engine.compiler.types import normalize, parse_type, same_type
 from rocky_engine.errors import Diagnostic
 
 
-@dataclass(frozen=True)
-class Contract:
-    """``[columns.NAME]`` of a sidecar: the declared type and nullability (None: not declared)."""
-
-    name: str
-    type: str | None
-    nullable: bool | None
-
-
 def check_contracts(columns: tuple[CompiledColumn, ...], contracts: tuple[Contract, ...],
-                    site: Site, tree: exp.Expression | None = None,
+                    site: Site, tree: exp.Query | None = None,
                     sidecar_path: str | None = None, sidecar_text: str = "") -> list[Diagnostic]:
     out: list[Diagnostic] = []
     by_name = {c.name.lower(): c for c in columns}
@@ -67,7 +57,7 @@ def check_contracts(columns: tuple[CompiledColumn, ...], contracts: tuple[Contra
     return out
 
 
-def _select_node(tree: exp.Expression | None, name: str) -> exp.Expression | None:
+def _select_node(tree: exp.Query | None, name: str) -> exp.Expr | None:
     if tree is None:
         return None
     for sel in tree.selects:
@@ -88,8 +78,8 @@ def _at_sidecar(site: Site, sidecar_path: str | None, sidecar_text: str, line: i
 
 
 def _line_of(text: str, column: str) -> int:
-    pat = re.compile(rf'^\s*\[\s*columns\.\s*"?{re.escape(column)}"?\s*\]', re.I)
-    inline = re.compile(rf'^\s*columns\.\s*"?{re.escape(column)}"?\s*[.=]', re.I)
+    pat = re.compile(rf'^\s*\[\s*columns\.\s*"?{re.escape(column)}"?\s*\]', re.IGNORECASE)
+    inline = re.compile(rf'^\s*columns\.\s*"?{re.escape(column)}"?\s*[.=]', re.IGNORECASE)
     for i, line in enumerate(text.splitlines(), 1):
         if pat.search(line) or inline.search(line):
             return i

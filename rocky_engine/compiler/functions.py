@@ -22,7 +22,7 @@ from sqlglot.dialects.duckdb import DuckDB
 
 T = exp.DType
 
-_FIXED: dict[type[exp.Expression], str] = {
+_FIXED: dict[type[exp.Expr], str] = {
     exp.RegexpReplace: "VARCHAR",
     exp.RegexpExtract: "VARCHAR",
     exp.SplitPart: "VARCHAR",
@@ -79,11 +79,11 @@ def _returns(text: str) -> dict[str, Any]:
     return {"annotator": lambda self, e: self._set_type(e, dtype.copy())}
 
 
-def _like_arg(self: Any, e: exp.Expression) -> None:
+def _like_arg(self: Any, e: exp.Expr) -> None:
     self._set_type(e, e.this.type if e.this is not None and e.this.type else T.UNKNOWN)
 
 
-def _ceil_floor(self: Any, e: exp.Expression) -> None:
+def _ceil_floor(self: Any, e: exp.Expr) -> None:
     arg = e.this.type if e.this is not None else None
     if arg is not None and arg.this == T.DECIMAL and arg.expressions:
         self._set_type(e, _build(f"DECIMAL({arg.expressions[0].this.name},0)"))
@@ -93,7 +93,7 @@ def _ceil_floor(self: Any, e: exp.Expression) -> None:
 
 def _float_wins(fallback: Any) -> Any:
     # DuckDB: any FLOAT/DOUBLE operand makes the arithmetic DOUBLE, even with a DECIMAL.
-    def annotate(self: Any, e: exp.Expression) -> None:
+    def annotate(self: Any, e: exp.Expr) -> None:
         fallback(self, e)
         kinds = {getattr(side.type, "this", None) for side in (e.this, e.expression)}
         if kinds & {T.FLOAT, T.DOUBLE} and e.type is not None and e.type.this == T.DECIMAL:
@@ -104,7 +104,7 @@ def _float_wins(fallback: Any) -> Any:
 
 def _divide(fallback: Any) -> Any:
     # DuckDB's `/` is always floating-point division for numbers (`//` is integer division).
-    def annotate(self: Any, e: exp.Expression) -> None:
+    def annotate(self: Any, e: exp.Expr) -> None:
         fallback(self, e)
         kinds = [getattr(side.type, "this", None) for side in (e.this, e.expression)]
         numeric = exp.DataType.NUMERIC_TYPES
@@ -114,7 +114,7 @@ def _divide(fallback: Any) -> Any:
     return annotate
 
 
-def _round(self: Any, e: exp.Expression) -> None:
+def _round(self: Any, e: exp.Expr) -> None:
     arg = e.this.type if e.this is not None else None
     digits = e.args.get("decimals")
     if arg is not None and arg.this == T.DECIMAL and arg.expressions:
@@ -124,7 +124,7 @@ def _round(self: Any, e: exp.Expression) -> None:
         _like_arg(self, e)
 
 
-def _sum(self: Any, e: exp.Expression) -> None:
+def _sum(self: Any, e: exp.Expr) -> None:
     # DuckDB widens sums: DECIMAL(p,s) -> DECIMAL(38,s), integers -> HUGEINT, floats -> DOUBLE.
     arg = e.this.type if e.this is not None else None
     if arg is None or arg.this in (T.UNKNOWN, T.NULL):
@@ -143,7 +143,7 @@ def _sum(self: Any, e: exp.Expression) -> None:
 
 
 def _anonymous(fallback: Any) -> Any:
-    def annotate(self: Any, e: exp.Expression) -> None:
+    def annotate(self: Any, e: exp.Expr) -> None:
         known = _ANONYMOUS.get(e.name.lower())
         if known is not None:
             self._set_type(e, _build(known))

@@ -20,6 +20,7 @@ from __future__ import annotations
 import difflib
 import functools
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlglot import exp
@@ -34,19 +35,19 @@ from rocky_engine.compiler.functions import METADATA
 from rocky_engine.compiler.ir import CompiledColumn
 from rocky_engine.compiler.nullability import output_nullability
 from rocky_engine.compiler.positions import Site
-from rocky_engine.compiler.resolve import physical_tables
+from rocky_engine.compiler.tables import physical_tables
 from rocky_engine.compiler.types import parse_type, render
 from rocky_engine.errors import Diagnostic
 
 MODEL_DB = "__rocky_models"
-Schemas = dict[str, tuple[CompiledColumn, ...]]
+Schemas = Mapping[str, Sequence[CompiledColumn]]
 
 
 @dataclass
 class Typed:
     """The qualified, annotated tree (``None`` if qualification failed) and the outputs."""
 
-    tree: exp.Expression | None
+    tree: exp.Query | None
     columns: tuple[CompiledColumn, ...] = ()
     diagnostics: list[Diagnostic] = field(default_factory=list)
     schema: MappingSchema | None = None
@@ -74,9 +75,9 @@ def relation_name(table: exp.Table) -> str | None:
     return None
 
 
-def infer_types(tree: exp.Expression, site: Site, upstream: Schemas, dialect: str) -> Typed:
+def infer_types(tree: exp.Query, site: Site, upstream: Schemas, dialect: str) -> Typed:
     """Qualify ``tree`` in place and annotate it; returns the output columns (in order)."""
-    mapping: dict[str, dict[str, dict[str, str]]] = {}
+    mapping: dict[str, object] = {}
     for table in physical_tables(tree):
         name = table.name.lower()
         if table.db:
@@ -88,7 +89,7 @@ def infer_types(tree: exp.Expression, site: Site, upstream: Schemas, dialect: st
         cols = upstream.get(rel)
         if cols is not None:  # an unresolved reference was reported by resolve
             # DataType objects, not strings: MappingSchema would re-parse each string per model.
-            mapping.setdefault(db, {})[name] = {c.name: _dtype(c.type) for c in cols}
+            mapping.setdefault(db, {})[name] = {c.name: _dtype(c.type) for c in cols}  # type: ignore[index]
     dialect_obj = dialect_of(dialect)
     schema = MappingSchema(mapping, dialect=dialect_obj, normalize=True)
     _unwrap_lateral_subqueries(tree)
@@ -112,7 +113,7 @@ def infer_types(tree: exp.Expression, site: Site, upstream: Schemas, dialect: st
     return Typed(qualified, columns, [], schema)
 
 
-def _unwrap_lateral_subqueries(tree: exp.Expression) -> None:
+def _unwrap_lateral_subqueries(tree: exp.Expr) -> None:
     """``LATERAL (SELECT ...) AS x`` → ``(SELECT ...) AS x``.
 
     DuckDB treats every derived table as lateral, so this keeps the meaning; sqlglot types
@@ -130,7 +131,7 @@ def _unwrap_lateral_subqueries(tree: exp.Expression) -> None:
 _UNKNOWN_COL = re.compile(r"Unknown column: (\S+)")
 
 
-def _optimize_error(exc: OptimizeError, tree: exp.Expression, site: Site,
+def _optimize_error(exc: OptimizeError, tree: exp.Expr, site: Site,
                     upstream: Schemas) -> Diagnostic:
     m = _UNKNOWN_COL.search(str(exc))
     if m:
@@ -149,7 +150,7 @@ def _optimize_error(exc: OptimizeError, tree: exp.Expression, site: Site,
     return site.at("R104", f"cannot resolve columns: {exc}", line=1, col=1)
 
 
-def _check_columns(tree: exp.Expression, site: Site, schema: MappingSchema) -> list[Diagnostic]:
+def _check_columns(tree: exp.Expr, site: Site, schema: MappingSchema) -> list[Diagnostic]:
     """Columns ``qualify`` left unqualified are unknown, or ambiguous between relations."""
     out: list[Diagnostic] = []
     for scope in traverse_scope(tree):
@@ -170,7 +171,7 @@ def _check_columns(tree: exp.Expression, site: Site, schema: MappingSchema) -> l
     return out
 
 
-def _lambda_vars(node: exp.Expression) -> set[str]:
+def _lambda_vars(node: exp.Expr) -> set[str]:
     names: set[str] = set()
     for lam in node.find_all(exp.Lambda):
         names.update(e.name.lower() for e in lam.expressions)
@@ -185,7 +186,7 @@ def _owners(scope: Scope, name: str, schema: MappingSchema) -> list[str]:
 def _source_columns(scope: Scope, alias: str, schema: MappingSchema) -> list[str]:
     source = scope.sources.get(alias)
     if isinstance(source, Scope):
-        return [s.lower() for s in source.expression.named_selects]
+        return [s.lower() for s in source.expression.named_selects]  # type: ignore[attr-defined]
     if isinstance(source, exp.Table):
         try:
             return [c.lower() for c in schema.column_names(source)]
@@ -203,19 +204,19 @@ def _scope_columns(scope: Scope, schema: MappingSchema) -> list[str]:
     return names
 
 
-def _candidates(tree: exp.Expression, upstream: Schemas) -> list[str]:
+def _candidates(tree: exp.Expr, upstream: Schemas) -> list[str]:
     names = [c.name for cols in upstream.values() for c in cols]
     names.extend(s.alias_or_name for s in tree.find_all(exp.Alias))
     return names
 
 
-def _alias_columns(tree: exp.Expression, alias: str, upstream: Schemas) -> list[str] | None:
+def _alias_columns(tree: exp.Expr, alias: str, upstream: Schemas) -> list[str] | None:
     """Columns of the relation a table alias names (a stored table, a CTE or a subquery)."""
     low = alias.lower()
     for table in tree.find_all(exp.Table):
         if table.alias_or_name.lower() == low:
             rel = relation_name(table)
-            if rel in upstream:
+            if rel is not None and rel in upstream:
                 return [c.name for c in upstream[rel]]
             if not table.db or table.db == MODEL_DB:
                 for cte in tree.find_all(exp.CTE):

@@ -9,8 +9,9 @@ Trees never leave the pass that built them: a 10,000-model project keeps only th
 
 from __future__ import annotations
 
+import hashlib
 import pickle
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
@@ -88,13 +89,87 @@ class Reference:
     name: str
 
 
+class TableRef(NamedTuple):
+    """A stored-relation name as written in a model: parts as written, offsets into the file."""
+
+    catalog: str
+    db: str
+    name: str
+    offset: int = -1
+    width: int = 1
+
+    @property
+    def text(self) -> str:
+        return ".".join(p for p in (self.catalog, self.db, self.name) if p)
+
+
+@dataclass(frozen=True)
+class Contract:
+    """``[columns.NAME]`` of a sidecar: the declared type and nullability (None: not declared)."""
+
+    name: str
+    type: str | None
+    nullable: bool | None
+
+
+@dataclass(frozen=True)
+class Scan:
+    """The parse pass's cacheable output: table references, or the syntax diagnostics."""
+
+    refs: tuple[TableRef, ...] = ()
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+
+@dataclass(frozen=True)
+class ModelJob:
+    """Everything needed to type one model, picklable for a worker process."""
+
+    name: str
+    path: str
+    sql: str
+    dialect: str
+    upstream: Mapping[str, Sequence[CompiledColumn]]  # relation name -> its columns
+    contracts: tuple[Contract, ...] = ()
+    sidecar_path: str | None = None
+    sidecar_text: str = ""
+    lineage: bool = True
+
+
+@dataclass(frozen=True)
+class ModelOutcome:
+    """What typing one model produced; ``columns``/``lineage`` are lazy when from the cache."""
+
+    columns: Sequence[CompiledColumn] = ()
+    diagnostics: tuple[Diagnostic, ...] = ()
+    lineage: Sequence[Any] = ()
+    lineage_seconds: float = 0.0
+    typed: bool = False  # False when the model could not be qualified at all
+    fingerprint: str = ""  # hash of the output schema: dependents' cache keys use it
+    n_columns: int = 0
+    n_unknown: int = 0
+
+    @classmethod
+    def of(cls, columns: tuple[CompiledColumn, ...], diagnostics: tuple[Diagnostic, ...],
+           lineage: tuple[Any, ...] = (), lineage_seconds: float = 0.0,
+           typed: bool = True) -> ModelOutcome:
+        return cls(columns, diagnostics, lineage, lineage_seconds, typed,
+                   schema_fingerprint(columns), len(columns),
+                   sum(1 for c in columns if not c.known))
+
+
+def schema_fingerprint(columns: Sequence[CompiledColumn]) -> str:
+    """A stable hash of an output schema (names, types, nullability)."""
+    text = "\x1f".join(f"{c.name}\x1e{c.type}\x1e{c.nullable}" for c in columns)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
 @dataclass(frozen=True)
 class CompiledModel:
     name: str
     path: str
     materialized: str
     status: Literal["ok", "error"]
-    columns: tuple[CompiledColumn, ...] = ()
+    columns: Sequence[CompiledColumn] = ()  # a LazyTuple when from the cache
     depends_on: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
     # rocky_engine.lineage ColumnEdge records; a LazyTuple (same interface) when from the cache

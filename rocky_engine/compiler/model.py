@@ -11,78 +11,26 @@ the sqlglot tree never leaves this function.
 
 from __future__ import annotations
 
-import hashlib
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlglot import exp
 
 from rocky_engine.compiler.checks import check_types
-from rocky_engine.compiler.contracts import Contract, check_contracts
+from rocky_engine.compiler.contracts import check_contracts
 from rocky_engine.compiler.infer import infer_types, relation_name
-from rocky_engine.compiler.ir import CompiledColumn
+from rocky_engine.compiler.ir import CompiledColumn, ModelJob, ModelOutcome, Scan
 from rocky_engine.compiler.parse import parse_model
 from rocky_engine.compiler.positions import Site
-from rocky_engine.compiler.resolve import TableRef, table_refs
+from rocky_engine.compiler.tables import table_refs
 from rocky_engine.errors import Diagnostic
 
+_extract_lineage: Callable[..., Sequence[Any]] | None
 try:  # the lineage engine is optional: compile works (with empty lineage) without it
     from rocky_engine.lineage.extract import extract_lineage as _extract_lineage
 except ImportError:  # pragma: no cover - depends on the tree's state
     _extract_lineage = None
-
-
-@dataclass(frozen=True)
-class ModelJob:
-    name: str
-    path: str
-    sql: str
-    dialect: str
-    upstream: dict[str, tuple[CompiledColumn, ...]]  # relation name -> its columns
-    contracts: tuple[Contract, ...] = ()
-    sidecar_path: str | None = None
-    sidecar_text: str = ""
-    lineage: bool = True
-
-
-@dataclass(frozen=True)
-class ModelOutcome:
-    """What typing one model produced; ``columns``/``lineage`` are lazy when from the cache."""
-
-    columns: Sequence[CompiledColumn] = ()
-    diagnostics: tuple[Diagnostic, ...] = ()
-    lineage: Sequence[Any] = ()
-    lineage_seconds: float = 0.0
-    typed: bool = False  # False when the model could not be qualified at all
-    fingerprint: str = ""  # hash of the output schema: dependents' cache keys use it
-    n_columns: int = 0
-    n_unknown: int = 0
-
-    @classmethod
-    def of(cls, columns: tuple[CompiledColumn, ...], diagnostics: tuple[Diagnostic, ...],
-           lineage: tuple[Any, ...] = (), lineage_seconds: float = 0.0,
-           typed: bool = True) -> ModelOutcome:
-        return cls(columns, diagnostics, lineage, lineage_seconds, typed,
-                   schema_fingerprint(columns), len(columns),
-                   sum(1 for c in columns if not c.known))
-
-
-def schema_fingerprint(columns: Sequence[CompiledColumn]) -> str:
-    """A stable hash of an output schema (names, types, nullability)."""
-    text = "\x1f".join(f"{c.name}\x1e{c.type}\x1e{c.nullable}" for c in columns)
-    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
-
-
-@dataclass(frozen=True)
-class Scan:
-    """The parse pass's cacheable output: table references, or the syntax diagnostics."""
-
-    refs: tuple[TableRef, ...] = ()
-    diagnostics: tuple[Diagnostic, ...] = ()
-    columns_hint: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def scan_model(name: str, path: str, sql: str, dialect: str) -> Scan:
@@ -97,7 +45,7 @@ def scan_model(name: str, path: str, sql: str, dialect: str) -> Scan:
     return Scan(refs=table_refs(tree))
 
 
-def _check_outputs(tree: exp.Expression, columns: tuple[CompiledColumn, ...],
+def _check_outputs(tree: exp.Query, columns: tuple[CompiledColumn, ...],
                    site: Site) -> list[Diagnostic]:
     """R107 duplicate output names; W130 for every column whose type is unknown."""
     out: list[Diagnostic] = []
@@ -149,7 +97,8 @@ def _compile_model(job: ModelJob) -> ModelOutcome:
     lineage: tuple[Any, ...] = ()
     spent = 0.0
     if job.lineage and _extract_lineage is not None:
-        t0 = time.perf_counter()
+        # CPU time, not wall: under load (or with workers) wall time overstates the share.
+        t0 = time.process_time()
         lineage = tuple(_extract_lineage(job.name, typed.tree, relation_name))
-        spent = time.perf_counter() - t0
+        spent = time.process_time() - t0
     return ModelOutcome.of(typed.columns, tuple(out), lineage, spent)

@@ -15,12 +15,15 @@ Deliberately conservative: a contract check (R122) fires only on ``True``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from sqlglot import exp
 from sqlglot.optimizer.scope import Scope, build_scope
 
 from rocky_engine.compiler.ir import CompiledColumn
 
-Schemas = dict[str, tuple[CompiledColumn, ...]]
+Schemas = Mapping[str, Sequence[CompiledColumn]]
 
 _NEVER_NULL = (exp.Count, exp.RowNumber, exp.CurrentDate, exp.CurrentTimestamp)
 _RANKS = {"rank", "dense_rank", "row_number", "ntile", "percent_rank", "cume_dist"}
@@ -28,7 +31,7 @@ _MAYBE_NULL = (exp.Lag, exp.Lead, exp.FirstValue, exp.LastValue, exp.NthValue, e
                exp.Div, exp.Nullif, exp.TryCast)
 
 
-def output_nullability(tree: exp.Expression, upstream: Schemas) -> list[bool | None]:
+def output_nullability(tree: exp.Query, upstream: Schemas) -> list[bool | None]:
     scope = build_scope(tree)
     if scope is None:
         return [None] * len(tree.selects)
@@ -53,7 +56,7 @@ class _Nullability:
 
 def _scope_nullability(scope: Scope, ctx: _Nullability,
                        depth: int) -> list[bool | None]:
-    expr = scope.expression
+    expr: Any = scope.expression
     if isinstance(expr, exp.SetOperation) or depth > 20:
         branches = [ctx.of_scope(s, depth + 1) for s in scope.set_operation_scopes]
         if not branches:
@@ -81,7 +84,7 @@ def _outer_joined(select: exp.Select) -> set[str]:
     return aliases
 
 
-def _expr_nullable(node: exp.Expression, scope: Scope, ctx: _Nullability, outer: set[str],
+def _expr_nullable(node: exp.Expr, scope: Scope, ctx: _Nullability, outer: set[str],
                    depth: int) -> bool | None:
     if isinstance(node, exp.Literal):
         return False
@@ -140,7 +143,7 @@ def _column_nullable(col: exp.Column, scope: Scope, ctx: _Nullability, outer: se
         return None
     if isinstance(source, Scope) and depth < 20:
         inner = ctx.of_scope(source, depth + 1)
-        names = [n.lower() for n in source.expression.named_selects]
+        names = [n.lower() for n in source.expression.named_selects]  # type: ignore[attr-defined]
         if col.name.lower() in names and len(inner) == len(names):
             return inner[names.index(col.name.lower())]
     return None

@@ -20,10 +20,8 @@ from sqlglot.errors import ParseError, TokenError
 from rocky_engine.compiler.positions import Site
 from rocky_engine.errors import Diagnostic
 
-_QUERY_TYPES = (exp.Query, exp.Values)
 
-
-def parse_model(site: Site, dialect: str) -> tuple[exp.Expression | None, list[Diagnostic]]:
+def parse_model(site: Site, dialect: str) -> tuple[exp.Query | None, list[Diagnostic]]:
     sql = site.text.sql
     try:
         trees = [t for t in sqlglot.parse(sql, read=_dialect(dialect)) if t is not None]
@@ -35,7 +33,9 @@ def parse_model(site: Site, dialect: str) -> tuple[exp.Expression | None, list[D
         return None, [site.at("R101", "model file holds no SQL statement", line=1, col=1,
                               hint="write one SELECT statement")]
     tree = trees[0]
-    if not isinstance(tree, _QUERY_TYPES):
+    if isinstance(tree, exp.Values):  # a bare VALUES list is a query too: give it a SELECT
+        tree = exp.select("*").from_(tree.as_("values"))
+    if not isinstance(tree, exp.Query):
         kind = tree.key.upper()
         first = len(sql) - len(sql.lstrip())
         return None, [site.at("R109", f"a model is one SELECT query, not {kind}", offset=first,

@@ -15,6 +15,7 @@ compiles fan the per-model work out to worker processes one DAG level at a time.
 from __future__ import annotations
 
 import gc
+import itertools
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -23,20 +24,16 @@ from typing import Any, TypeVar
 
 from rocky_engine.codes import diag
 from rocky_engine.compiler.cache import CompileCache, digest
-from rocky_engine.compiler.contracts import Contract
 from rocky_engine.compiler.ir import (
     CompiledColumn,
     CompiledModel,
     CompileResult,
     CompileStats,
-    Reference,
-)
-from rocky_engine.compiler.model import (
+    Contract,
     ModelJob,
     ModelOutcome,
+    Reference,
     Scan,
-    compile_model,
-    scan_model,
     schema_fingerprint,
 )
 from rocky_engine.compiler.positions import Site
@@ -89,6 +86,9 @@ def _worker_count() -> int:
 
 
 def _scan_task(args: tuple[str, str, str, str]) -> Scan:
+    # The per-model passes (and sqlglot's optimizer) load only when something needs parsing.
+    from rocky_engine.compiler.model import scan_model
+
     try:
         return scan_model(*args)
     finally:
@@ -96,6 +96,8 @@ def _scan_task(args: tuple[str, str, str, str]) -> Scan:
 
 
 def _compile_task(job: ModelJob) -> ModelOutcome:
+    from rocky_engine.compiler.model import compile_model
+
     try:
         return compile_model(job)
     finally:
@@ -128,6 +130,8 @@ class _Pool:
             return out
         if self._pool is None:
             import multiprocessing
+
+            import rocky_engine.compiler.model  # noqa: F401 - imported once, before the fork
 
             gc.freeze()  # keep the parent's objects out of the children's GC (copy-on-write)
             self._pool = multiprocessing.get_context("fork").Pool(self.workers)
@@ -172,7 +176,7 @@ class _Compiler:
 
     def _run(self, t0: float) -> CompileResult:
         models = self.project.models
-        schemas: dict[str, tuple[CompiledColumn, ...]] = {
+        schemas: dict[str, Sequence[CompiledColumn]] = {
             fqn: tuple(CompiledColumn(c.name, normalize(c.type), c.nullable) for c in t.columns)
             for fqn, t in self.sources.items()
         }
@@ -282,7 +286,7 @@ class _Compiler:
                       diags: dict[str, list[Diagnostic]]) -> None:
         models = self.project.models
         text = " -> ".join(models[n].name for n in cycle)
-        for here, nxt in zip(cycle, cycle[1:]):
+        for here, nxt in itertools.pairwise(cycle):
             model = models[here]
             ref = next((r for r in scans[here].refs if not r.db and r.name.lower() == nxt), None)
             site = Site(model.name, model.path, model.sql)
@@ -295,7 +299,7 @@ class _Compiler:
     # ------------------------------------------------------------------------ typing
 
     def _type_all(self, order: list[str], refs: dict[str, tuple[Reference, ...]],
-                  scan_keys: dict[str, str], schemas: dict[str, tuple[CompiledColumn, ...]],
+                  scan_keys: dict[str, str], schemas: dict[str, Sequence[CompiledColumn]],
                   broken: set[str],
                   diags: dict[str, list[Diagnostic]]) -> dict[str, tuple[ModelOutcome, bool]]:
         """Type models level by level; returns name -> (outcome, from_cache)."""
@@ -363,11 +367,11 @@ class _Compiler:
 
     @staticmethod
     def _record(name: str, outcome: ModelOutcome, from_cache: bool,
-                schemas: dict[str, tuple[CompiledColumn, ...]], fingerprints: dict[str, str],
+                schemas: dict[str, Sequence[CompiledColumn]], fingerprints: dict[str, str],
                 failed: set[str], out: dict[str, tuple[ModelOutcome, bool]]) -> None:
         out[name] = (outcome, from_cache)
         if outcome.typed and not any(d.severity is Severity.ERROR for d in outcome.diagnostics):
-            schemas[name] = outcome.columns  # type: ignore[assignment]
+            schemas[name] = outcome.columns
             fingerprints[name] = outcome.fingerprint
         else:
             failed.add(name)

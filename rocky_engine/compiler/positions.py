@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import bisect
 import re
-
-from sqlglot import exp
+from typing import TYPE_CHECKING
 
 from rocky_engine.codes import diag
 from rocky_engine.errors import Diagnostic, Severity
+
+if TYPE_CHECKING:
+    from sqlglot import exp
 
 
 class SourceText:
@@ -53,14 +55,14 @@ class SourceText:
         return f"{gutter}{text}\n{pad}{lead}{'^' * max(width, 1)}"
 
 
-def span(node: exp.Expression | None) -> tuple[int, int] | None:
+def span(node: exp.Expr | None) -> tuple[int, int] | None:
     """(start, end) character offsets (end inclusive) covered by ``node``'s tokens, if known."""
     if node is None:
         return None
     lo: int | None = None
     hi: int | None = None
     for n in node.walk():
-        meta = n._meta  # noqa: SLF001 - reading meta without creating an empty dict per node
+        meta = n._meta
         if meta and "start" in meta:
             s, e = meta["start"], meta.get("end", meta["start"])
             lo = s if lo is None or s < lo else lo
@@ -81,7 +83,7 @@ class Site:
         self.file = file
         self.text = SourceText(sql)
 
-    def at(self, code: str, message: str, *, node: exp.Expression | None = None,
+    def at(self, code: str, message: str, *, node: exp.Expr | None = None,
            offset: int | None = None, width: int = 1, line: int = 0, col: int = 0,
            hint: str | None = None, severity: Severity | None = None) -> Diagnostic:
         if node is not None and offset is None:

@@ -116,15 +116,14 @@ def create_branch(adapter: WarehouseAdapter, base: str, name: str, models: Itera
         raise UsageError(f"branch {name!r} already exists ({schema})",
                          hint=f"drop it first (`rocky branch drop {name}`) or pick another name")
     with state.writer_lock(adapter, "branch create", target=schema, selection=name,
-                           timeout=timeout):
-        with adapter.transaction():
-            adapter.create_schema(schema)
-            ensure_passthrough(adapter, models, base, schema)
-            _delete_registry(adapter, name)
-            adapter.execute(exp.insert(
-                exp.values([(name, schema, base, state._ts(state.now()), state._who())]),
-                table_ref(STATE_SCHEMA, "branches"),
-                columns=["name", "schema_name", "base_schema", "created_at", "created_by"]))
+                           timeout=timeout), adapter.transaction():
+        adapter.create_schema(schema)
+        ensure_passthrough(adapter, models, base, schema)
+        _delete_registry(adapter, name)
+        adapter.execute(exp.insert(
+            exp.values([(name, schema, base, state._ts(state.now()), state._who())]),
+            table_ref(STATE_SCHEMA, "branches"),
+            columns=["name", "schema_name", "base_schema", "created_at", "created_by"]))
     return branch_info(adapter, base, name)
 
 
@@ -175,10 +174,9 @@ def drop_branch(adapter: WarehouseAdapter, base: str, name: str, *,
     schema = require_branch(adapter, base, name)
     info = branch_info(adapter, base, name)
     with state.writer_lock(adapter, "branch drop", target=schema, selection=name,
-                           timeout=timeout):
-        with adapter.transaction():
-            adapter.drop_schema(schema, cascade=True)
-            _delete_registry(adapter, name)
+                           timeout=timeout), adapter.transaction():
+        adapter.drop_schema(schema, cascade=True)
+        _delete_registry(adapter, name)
     return info
 
 

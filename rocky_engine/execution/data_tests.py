@@ -178,14 +178,15 @@ def _evaluate(adapter: WarehouseAdapter, test: Any, model: str, schema: str,
         to = _resolve_to(test.to, schema, model_names)
         child = exp.column(test.column, table="c", quoted=True)
         parent = exp.column(test.field, table="p", quoted=True)
-        rel = exp.alias_(rel, "c", table=True)
+        source: exp.Expr = exp.alias_(rel, "c", table=True)
         exists = exp.Exists(this=exp.select(exp.Literal.number(1))
                             .from_(exp.alias_(to, "p", table=True)).where(parent.eq(child)))
         where = exp.and_(exp.Not(this=child.is_(exp.null())), exp.Not(this=exists))
         label = f"{test.column} not found in {test.to}.{test.field}"
     else:  # pragma: no cover - the sidecar union is closed
         raise ConfigError(f"unknown test type {test.type!r}")
-    failing = exp.select(exp.Star()).from_(rel).where(where)
+    failing = exp.select(exp.Star()).from_(
+        source if isinstance(test, RelationshipsTest) else rel).where(where)
     (count,) = adapter.fetchall(exp.select(exp.Count(this=exp.Star()))
                                 .from_(failing.subquery("f")))[0]
     if not count:

@@ -158,17 +158,28 @@ def _diff_model(adapter: WarehouseAdapter, model: str, base: str, schema: str,
     key = tuple(k.lower() for k in grain) if grain and all(
         k.lower() in b_cols and k.lower() in p_cols for k in grain) else ()
     p_ref, b_ref = table_ref(base, model), table_ref(schema, model)
-    counts = dict(prod_rows=adapter.row_count(base, model),
-                  branch_rows=adapter.row_count(schema, model))
     if key:
         rows = _keyed(adapter, p_ref, b_ref, list(key), [c for c in common if c not in key],
                       retyped)
     else:
         rows = _full_row(adapter, p_ref, b_ref, common, retyped)
-    differs = bool(changes) or any(rows[k] for k in ("only_in_prod", "only_in_branch",
-                                                       "changed"))
-    return ModelDiff(model, "changed" if differs else "unchanged", key, changes,
-                     **counts, **rows)
+    differs = bool(changes) or bool(rows.only_in_prod or rows.only_in_branch or rows.changed)
+    return ModelDiff(
+        model, "changed" if differs else "unchanged", key, changes,
+        prod_rows=adapter.row_count(base, model), branch_rows=adapter.row_count(schema, model),
+        only_in_prod=rows.only_in_prod, only_in_branch=rows.only_in_branch,
+        changed=rows.changed, sample_only_in_prod=rows.sample_only_in_prod,
+        sample_only_in_branch=rows.sample_only_in_branch, sample_changed=rows.sample_changed)
+
+
+@dataclass(frozen=True)
+class _RowDiff:
+    only_in_prod: int
+    only_in_branch: int
+    changed: int
+    sample_only_in_prod: SampleRows
+    sample_only_in_branch: SampleRows
+    sample_changed: SampleRows
 
 
 def _c(name: str, table: str) -> exp.Expr:
@@ -191,7 +202,7 @@ def _count_and_sample(adapter: WarehouseAdapter, query: exp.Select) -> tuple[int
 
 
 def _keyed(adapter: WarehouseAdapter, p_ref: exp.Table, b_ref: exp.Table, key: list[str],
-           others: list[str], retyped: set[str]) -> dict[str, Any]:
+           others: list[str], retyped: set[str]) -> _RowDiff:
     def match(a: str, b: str) -> exp.Expr:
         return exp.and_(*[exp.NullSafeEQ(this=_comparable(k, a, retyped),
                                          expression=_comparable(k, b, retyped)) for k in key])
@@ -217,13 +228,11 @@ def _keyed(adapter: WarehouseAdapter, p_ref: exp.Table, b_ref: exp.Table, key: l
                  .join(exp.alias_(b_ref.copy(), "b", table=True), on=match("p", "b"))
                  .where(differs))
         changed, s_changed = _count_and_sample(adapter, query)
-    return dict(only_in_prod=only_prod, only_in_branch=only_branch, changed=changed,
-                sample_only_in_prod=s_prod, sample_only_in_branch=s_branch,
-                sample_changed=s_changed)
+    return _RowDiff(only_prod, only_branch, changed, s_prod, s_branch, s_changed)
 
 
 def _full_row(adapter: WarehouseAdapter, p_ref: exp.Table, b_ref: exp.Table,
-              common: list[str], retyped: set[str]) -> dict[str, Any]:
+              common: list[str], retyped: set[str]) -> _RowDiff:
     def side(ref: exp.Table, alias: str) -> exp.Select:
         return exp.select(*[_comparable(c, alias, retyped).as_(c, quoted=True)
                             for c in common]).from_(exp.alias_(ref.copy(), alias, table=True))
@@ -234,6 +243,4 @@ def _full_row(adapter: WarehouseAdapter, p_ref: exp.Table, b_ref: exp.Table,
     only_branch, s_branch = _count_and_sample(
         adapter, exp.select(exp.Star()).from_(
             side(b_ref, "b").except_(side(p_ref, "p"), distinct=False).subquery("x")))
-    return dict(only_in_prod=only_prod, only_in_branch=only_branch, changed=0,
-                sample_only_in_prod=s_prod, sample_only_in_branch=s_branch,
-                sample_changed=SampleRows())
+    return _RowDiff(only_prod, only_branch, 0, s_prod, s_branch, SampleRows())

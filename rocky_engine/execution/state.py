@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import sqlglot
@@ -40,15 +40,15 @@ _LOCK_NAME = "writer"
 
 # Portable DDL, parsed once and generated for each adapter's dialect.
 _DDL = [sqlglot.parse_one(sql) for sql in (
-    "CREATE TABLE IF NOT EXISTS _rocky.runs (run_id VARCHAR, command VARCHAR, target VARCHAR,"
-    " selection VARCHAR, status VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP,"
-    " who VARCHAR, host VARCHAR, pid INTEGER, summary VARCHAR)",
-    "CREATE TABLE IF NOT EXISTS _rocky.lock (name VARCHAR PRIMARY KEY, run_id VARCHAR,"
-    " command VARCHAR, who VARCHAR, host VARCHAR, pid INTEGER, acquired_at TIMESTAMP)",
-    "CREATE TABLE IF NOT EXISTS _rocky.branches (name VARCHAR, schema_name VARCHAR,"
-    " base_schema VARCHAR, created_at TIMESTAMP, created_by VARCHAR)",
-    "CREATE TABLE IF NOT EXISTS _rocky.branch_models (branch VARCHAR, model VARCHAR,"
-    " materialized VARCHAR, prod_sql VARCHAR, run_id VARCHAR, built_at TIMESTAMP)",
+    ("CREATE TABLE IF NOT EXISTS _rocky.runs (run_id VARCHAR, command VARCHAR, target VARCHAR,"
+     " selection VARCHAR, status VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP,"
+     " who VARCHAR, host VARCHAR, pid INTEGER, summary VARCHAR)"),
+    ("CREATE TABLE IF NOT EXISTS _rocky.lock (name VARCHAR PRIMARY KEY, run_id VARCHAR,"
+     " command VARCHAR, who VARCHAR, host VARCHAR, pid INTEGER, acquired_at TIMESTAMP)"),
+    ("CREATE TABLE IF NOT EXISTS _rocky.branches (name VARCHAR, schema_name VARCHAR,"
+     " base_schema VARCHAR, created_at TIMESTAMP, created_by VARCHAR)"),
+    ("CREATE TABLE IF NOT EXISTS _rocky.branch_models (branch VARCHAR, model VARCHAR,"
+     " materialized VARCHAR, prod_sql VARCHAR, run_id VARCHAR, built_at TIMESTAMP)"),
 )]
 
 # Run ids held by live writers of *this* process (a row with our pid but an id not in
@@ -142,11 +142,11 @@ def ensure_state(adapter: WarehouseAdapter) -> None:
 
 
 def new_run_id() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).replace(tzinfo=None).isoformat(sep=" ")
+    return datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
 
 
 def _ts(value: str) -> exp.Expr:
@@ -278,7 +278,8 @@ def run_history(adapter: WarehouseAdapter, limit: int = 20) -> list[RunRecord]:
                    "finished_at", "who", "host", "pid", "summary")
         .from_(table_ref(STATE_SCHEMA, "runs"))
         .order_by(exp.Ordered(this=exp.column("started_at"), desc=True)).limit(limit))
-    return [RunRecord(*(r[:10]), r[10] or "") for r in rows]
+    return [RunRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10] or "")
+            for r in rows]
 
 
 @contextmanager

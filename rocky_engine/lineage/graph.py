@@ -110,12 +110,17 @@ class LineageGraph:
     @classmethod
     def from_compile(cls, result: CompileResult,
                      sources: Mapping[str, SourceTable] | None = None) -> LineageGraph:
-        """Compose every compiled model's edges; ``sources`` adds declared source columns."""
+        """Compose every compiled model's edges; ``sources`` adds declared source columns.
+
+        A model's ``lineage`` holds :class:`ColumnEdge` records or, as a cache may store
+        them to unpickle fast, plain ``(source, target, kind, expression)`` tuples.
+        """
         models = {name: tuple(c.name for c in m.columns) for name, m in result.models.items()}
         source_cols = {key: tuple(c.name for c in t.columns)
                        for key, t in (sources or {}).items()}
-        edges = [e for m in result.models.values() for e in m.lineage
-                 if isinstance(e, ColumnEdge)]
+        edges = [e if isinstance(e, ColumnEdge) else ColumnEdge(*e)
+                 for m in result.models.values() for e in m.lineage
+                 if isinstance(e, ColumnEdge) or (isinstance(e, tuple) and len(e) == 4)]
         broken = {name: [*m.depends_on, *m.sources] for name, m in result.models.items()
                   if m.status != "ok"}
         return cls.from_edges(models=models, sources=source_cols, edges=edges, broken=broken)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import intent_agent.providers as providers
+import pytest
+
+from intent_agent import providers
 
 
 def test_providers_all_is_pinned() -> None:
@@ -34,3 +36,28 @@ def test_commands_are_registered(run_cli) -> None:
         assert name in r.stdout
     r = run_cli("intent", "--help")
     assert r.exit_code == 0 and "confirm" in r.stdout
+
+
+def test_demo_steps_run_on_a_built_project(built_shop, capsys) -> None:
+    from intent_agent.intent_demo_steps import intent_steps
+    from rocky_engine.context import Context
+
+    ctx = Context.load(built_shop)
+    for _title, step in intent_steps():
+        step(ctx)
+    out = capsys.readouterr().out
+    assert "grain: (customer_id)  inherited" in out
+    assert "wrote 2 test(s) to models/order_payments.toml" in out
+
+
+@pytest.mark.parametrize("module", [
+    "intent_agent.providers", "intent_agent.providers.base", "intent_agent.providers.scripted",
+    "intent_agent.providers.offline", "intent_agent.safety", "intent_agent.rules",
+    "intent_agent.prompting",
+])
+def test_docstring_examples_run(module: str) -> None:
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.failed == 0 and result.attempted > 0

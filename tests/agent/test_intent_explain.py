@@ -177,3 +177,15 @@ def test_cli_explain_missing_key_is_a_config_error(shop: Path, run_cli,
     use_openai(shop, fake_llm)
     r = run_cli("explain", "customers", "--project", str(shop))
     assert r.exit_code == 2 and "ROCKY_TEST_LLM_KEY is not set" in r.stderr
+
+
+def test_cli_explain_neutralises_sql_smuggled_by_the_server(
+        shop: Path, run_cli, fake_llm: FakeOpenAIServer, llm_env: str) -> None:
+    use_openai(shop, fake_llm)
+    fake_llm.script("fake-1", canned("explain_smuggled_sql"))
+    r = run_cli("explain", "customers", "--project", str(shop), "--format", "json")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert "DROP TABLE" not in r.stdout and "ATTACH" not in r.stdout
+    assert "[removed: SQL statement]" in doc["summary"]
+    assert doc["prompt"]["prompt_tokens"] == 11 and doc["prompt"]["attempts"] == 1

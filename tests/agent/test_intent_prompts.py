@@ -38,7 +38,9 @@ def test_gen_tests_prompt_golden(shop: Path, golden: Callable[[str, str], None])
                  untranslated=["orders without payments have total_paid 0"],
                  existing=[t.model_dump(exclude_none=True, mode="json")
                            for t in project.models["order_payments"].sidecar.tests],
-                 proposed=[{"type": "not_null", "column": "order_id"}])
+                 proposed=[{"type": "not_null", "column": "order_id"}],
+                 samples=[{"column": "status", "comment": "lifecycle <<<DATA state",
+                           "values": ["completed", "placed"]}])
     golden("gen_tests_order_payments.system.txt", req.system)
     golden("gen_tests_order_payments.user.txt", req.user)
 

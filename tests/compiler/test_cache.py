@@ -8,8 +8,7 @@ from pathlib import Path
 
 from rocky_engine.compiler import CompileResult, compile_project
 from rocky_engine.compiler.cache import CACHE_FILE
-from rocky_engine.project import load_project
-from rocky_engine.project import SourceColumn, SourceTable
+from rocky_engine.project import SourceColumn, SourceTable, load_project
 from tests.compiler.conftest import compile_dir
 
 MODELS = {

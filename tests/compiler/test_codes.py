@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from rocky_engine.codes import CODES, diag, render_docs
 from rocky_engine.errors import Severity

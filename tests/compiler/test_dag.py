@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -57,7 +59,7 @@ def test_order_respects_every_edge_or_reports_a_real_cycle(edges: dict[int, list
     cycle = cyclic.find_cycle()
     if cycle is not None:
         assert cycle[0] == cycle[-1]
-        for child, parent in zip(cycle, cycle[1:]):
+        for child, parent in itertools.pairwise(cycle):
             assert parent in cyclic.parents(child)
     else:
         cyclic.order()

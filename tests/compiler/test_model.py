@@ -10,7 +10,6 @@ from tests.compiler.conftest import compile_dir
 def test_internal_error_in_one_model_is_R199_and_others_compile(
         make_project, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from rocky_engine.compiler import model as model_mod
-    from tests.compiler.conftest import compile_dir
 
     real = model_mod.check_types
 

@@ -45,15 +45,13 @@ def test_object_methods() -> None:
 def test_transaction_is_reentrant_and_rolls_back() -> None:
     a = DuckDBAdapter(":memory:")
     a.create_schema("s")
-    with a.transaction():
-        with a.transaction():
-            a.create_view("s", "a", _q("SELECT 1 AS x"))
+    with a.transaction(), a.transaction():
+        a.create_view("s", "a", _q("SELECT 1 AS x"))
     assert "a" in a.relations("s")
-    with pytest.raises(WarehouseError):
+    with pytest.raises(WarehouseError), a.transaction():
+        a.create_view("s", "b", _q("SELECT 1 AS x"))
         with a.transaction():
-            a.create_view("s", "b", _q("SELECT 1 AS x"))
-            with a.transaction():
-                a.execute("SELECT * FROM no_such_table")
+            a.execute("SELECT * FROM no_such_table")
     assert "b" not in a.relations("s")
     with a.transaction():  # usable again afterwards
         a.create_view("s", "c", _q("SELECT 1 AS x"))

@@ -52,7 +52,8 @@ def test_file_locked_by_another_process_gives_clear_error(built_shop: Path, run_
         started = time.monotonic()
         proc = subprocess.run(
             [sys.executable, "-m", "rocky_engine", "run", "--project", str(built_shop)],
-            capture_output=True, text=True, env=_env(ROCKY_LOCK_TIMEOUT="0.5"), timeout=60)
+            check=False, capture_output=True, text=True, env=_env(ROCKY_LOCK_TIMEOUT="0.5"),
+            timeout=60)
         assert proc.returncode == 2
         assert f"PID {holder.pid}" in proc.stderr
         assert "error[R005]" in proc.stderr and "Traceback" not in proc.stderr

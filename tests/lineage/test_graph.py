@@ -185,3 +185,20 @@ def test_corrupt_body_with_a_valid_key_is_ignored(project: Path) -> None:
 
 def test_no_project_means_no_index(tmp_path: Path) -> None:
     assert load_fresh_graph(tmp_path) is None
+
+
+def test_from_compile_accepts_edges_or_plain_tuples() -> None:
+    from rocky_engine.compiler.ir import CompiledColumn, CompiledModel, CompileResult
+    from rocky_engine.dag import DAG
+
+    def model(name: str, lineage: tuple) -> CompiledModel:  # type: ignore[type-arg]
+        return CompiledModel(name, f"models/{name}.sql", "view", "ok",
+                             columns=(CompiledColumn("id", "INTEGER"),), lineage=lineage)
+
+    result = CompileResult(
+        models={"a": model("a", (ColumnEdge("raw.t.id", "a.id", "copy", "t.id"),)),
+                "b": model("b", (("a.id", "b.id", "cast", "CAST(a.id AS TEXT)"),))},
+        diagnostics=[], order=["a", "b"], dag=DAG({"a": [], "b": ["a"]}))
+    graph = LineageGraph.from_compile(result)
+    assert [(e.kind, e.source) for e in graph.upstream("b.id").edges] == [
+        ("cast", "a.id"), ("copy", "raw.t.id")]

@@ -128,3 +128,18 @@ def test_prompt_injection_in_a_column_description_is_data(shop_repo: Path) -> No
     assert _fenced_only(prompt, INJECTION)
     assert result.status == "validated"
     assert prod_snapshot(shop_repo) == prod
+
+
+def test_prompt_injection_in_a_warehouse_column_comment_is_data(shop_repo: Path) -> None:
+    alter_warehouse(shop_repo, RENAME,
+                    f"COMMENT ON COLUMN raw.orders.total_amount IS '{INJECTION}'")
+    prod = prod_snapshot(shop_repo)
+    with FakeOpenAIServer() as server:
+        env = _use_llm(shop_repo, server)
+        server.script("m1", _reply(GOOD))
+        result = repair_project(shop_repo, env=env)
+        prompt = server.requests_for("m1")[0].last_user
+    assert INJECTION in prompt  # the model sees the warehouse's documentation ...
+    assert _fenced_only(prompt, INJECTION)  # ... only ever as data
+    assert result.status == "validated"
+    assert prod_snapshot(shop_repo) == prod

@@ -79,6 +79,7 @@ def test_rename_and_retype_validated_json_contract(shop_repo: Path, run_cli) -> 
     (["ALTER TABLE raw.orders ADD COLUMN coupon VARCHAR"], "column_added"),
     (["CREATE TABLE raw.refunds (id INTEGER, order_id INTEGER)"], "table_added"),
     (["ALTER TABLE raw.payments ALTER id TYPE BIGINT"], "column_type_changed"),
+    (["ALTER TABLE raw.customers ALTER email SET NOT NULL"], "column_nullability_changed"),
 ])
 def test_mechanical_kinds_validate(shop_repo: Path, statements: list[str], kind: str) -> None:
     alter_warehouse(shop_repo, *statements)
@@ -91,6 +92,10 @@ def test_mechanical_kinds_validate(shop_repo: Path, statements: list[str], kind:
     if kind == "column_removed":
         sql = git(shop_repo, "show", f"{result.commit}:models/stg_customers.sql")
         assert "signup_date" not in sql and "UPPER(country) AS country_code\n" in sql
+    if kind == "column_nullability_changed":
+        sources = git(shop_repo, "show", f"{result.commit}:sources/raw.toml")
+        assert "nullable = false" in sources.split("[tables.customers.columns]")[1].split(
+            "[tables.orders]")[0].split("email")[1].splitlines()[0]
     if kind == "table_renamed":
         sql = git(shop_repo, "show", f"{result.commit}:models/stg_payments.sql")
         assert "FROM raw.payments_v2 AS payments" in sql
@@ -193,3 +198,24 @@ def test_text_output(shop_repo: Path, run_cli) -> None:
     assert res.exit_code == 0, res.output
     assert "validated" in res.stdout and "models/stg_orders.sql" in res.stdout
     assert "rocky branch diff repair_" in res.stdout
+
+
+@pytest.mark.slow
+def test_project_in_a_subfolder_of_the_repository(tmp_path: Path, _built_shop_template: Path
+                                                  ) -> None:
+    import shutil
+
+    from repair_helpers import make_repo
+
+    top = tmp_path / "monorepo"
+    shutil.copytree(_built_shop_template, top / "analytics" / "shop",
+                    ignore=shutil.ignore_patterns(".git"))
+    (top / "README.md").write_text("other code lives here\n")
+    make_repo(top)
+    root = top / "analytics" / "shop"
+    alter_warehouse(root, RENAME)
+    result = repair_project(root, env={})
+    assert result.status == "validated", [f.render() for f in result.findings]
+    files = git(top, "show", "--name-only", "--format=", result.commit or "").splitlines()
+    assert sorted(files) == ["analytics/shop/models/stg_orders.sql",
+                             "analytics/shop/sources/raw.toml"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from intent_agent.providers.scripted import ScriptedProvider
 from intent_agent.repair.changes import SchemaChange, fingerprint, from_drift
 from intent_agent.repair.llm import draft_with_llm
@@ -152,7 +154,7 @@ def test_title() -> None:
 
 
 def test_public_api_is_pinned() -> None:
-    import intent_agent.repair as repair
+    from intent_agent import repair
 
     assert sorted(repair.__all__) == [
         "CannotRewrite", "FilePatch", "Finding", "ModelPatch", "Patch", "RepairResult",
@@ -171,3 +173,23 @@ def test_repair_json_contract_shape() -> None:
     assert RepairResult("no_drift").exit_code == 0
     assert RepairResult("validated", publish_error="boom").exit_code == 1
     assert RepairResult("needs_review").exit_code == RepairResult("failed").exit_code == 1
+
+
+@pytest.mark.parametrize("module", [
+    "intent_agent.repair.changes", "intent_agent.repair.rewrite", "intent_agent.repair.safety",
+    "intent_agent.repair.pr_body", "intent_agent.repair.validate", "intent_agent.gitops",
+    "intent_agent.github", "intent_agent.watch",
+])
+def test_docstring_examples_run(module: str) -> None:
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.failed == 0
+
+
+def test_swapped_columns_need_review() -> None:
+    swap = (SchemaChange("column_renamed", "raw.orders", column="amount", new_column="note"),
+            SchemaChange("column_renamed", "raw.orders", column="note", new_column="amount"))
+    patch, findings = draft_model(_ctx(*swap), cast_check=_safe, uses=lambda m, c: [])
+    assert patch is None and "chained renames" in findings[0].reason

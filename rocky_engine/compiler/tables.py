@@ -1,0 +1,46 @@
+"""Find the stored-relation references of a parsed model (not CTEs, not table functions).
+
+    >>> import sqlglot
+    >>> tree = sqlglot.parse_one("WITH a AS (SELECT 1 AS x) SELECT * FROM a JOIN raw.t ON 1 = 1")
+    >>> [(r.db, r.name) for r in table_refs(tree)]
+    [('raw', 't')]
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from rocky_engine.compiler.ir import TableRef
+from rocky_engine.compiler.positions import span
+
+
+def cte_names(tree: exp.Expr) -> set[str]:
+    return {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+
+
+def physical_tables(tree: exp.Expr) -> list[exp.Table]:
+    """Table nodes naming a stored relation (not table functions, not CTEs)."""
+    ctes = cte_names(tree)
+    out = []
+    for table in tree.find_all(exp.Table):
+        if not isinstance(table.this, exp.Identifier):
+            continue  # table function such as range(10) or read_csv(...)
+        if not table.args.get("db") and table.name.lower() in ctes:
+            continue
+        out.append(table)
+    return out
+
+
+def table_refs(tree: exp.Expr) -> tuple[TableRef, ...]:
+    """Every stored-relation reference of a parsed model, in order of appearance."""
+    out = []
+    for table in physical_tables(tree):
+        sp = span(table.this) if not table.db else span(table)
+        if sp is not None and table.db:
+            # span(table) may include the alias; keep the name parts only.
+            parts = [p for p in (table.args.get("catalog"), table.args.get("db"), table.this) if p]
+            spans = [s for s in (span(p) for p in parts) if s is not None]
+            sp = (min(s[0] for s in spans), max(s[1] for s in spans)) if spans else sp
+        offset, width = (sp[0], sp[1] - sp[0] + 1) if sp else (-1, 1)
+        out.append(TableRef(table.catalog, table.db, table.name, offset, width))
+    return tuple(out)
