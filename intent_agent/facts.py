@@ -178,7 +178,10 @@ def _columns(project: Project, model: Model, tree: exp.Expr,
     final = _final_select(tree)
     contracts = {k.lower(): v for k, v in model.sidecar.columns.items()}
     cm = compiled.models.get(model.name.lower()) if compiled is not None else None
-    direct, roots = _lineage_maps(compiled, model.name) if cm is not None else ({}, {})
+    # A model that failed to compile has no lineage: read what we can off its SQL instead.
+    lineage_ok = cm is not None and cm.status == "ok"
+    direct, roots, kinds = (_lineage_maps(compiled, model.name) if lineage_ok
+                            else ({}, {}, {}))
     out = []
     projections = final.expressions if final is not None else []
     names = ([c.name for c in cm.columns] if cm is not None and cm.columns
@@ -194,11 +197,14 @@ def _columns(project: Project, model: Model, tree: exp.Expr,
         node = f"{model.name.lower()}.{name.lower()}"
         contract = contracts.get(name.lower())
         out.append(ColumnFacts(
-            name=name, type=col_type, kind=_kind(body), expression=body.sql(dialect=project.dialect)
-            if body is not None else "",
-            # Without the compiler, one hop read off the SQL; with it, the lineage edges
-            # (none for a constant or COUNT(*), which is right).
-            sources=(tuple(sorted(direct.get(node, ()))) if cm is not None
+            name=name, type=col_type,
+            # The lineage kind composes hops through CTEs (COALESCE over a SUM is an
+            # aggregate); the syntactic kind is the fallback.
+            kind=_column_kind(body, kinds.get(node)),
+            expression=body.sql(dialect=project.dialect) if body is not None else "",
+            # With lineage, its edges (none for a constant or COUNT(*), which is right);
+            # without, one hop read off the SQL.
+            sources=(tuple(sorted(direct.get(node, ()))) if lineage_ok
                      else _naive_sources(body, final)),
             origins=tuple(sorted(roots.get(node, ()))),
             intent=contract.intent if contract else None,
@@ -208,14 +214,25 @@ def _columns(project: Project, model: Model, tree: exp.Expr,
     return out
 
 
-def _lineage_maps(compiled: Any, model: str) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
-    """Direct value sources of each column of ``model``, and their roots across the DAG."""
+def _lineage_maps(compiled: Any, model: str
+                  ) -> tuple[dict[str, set[str]], dict[str, set[str]], dict[str, str]]:
+    """Direct value sources of each column of ``model``, their roots across the DAG, and
+    the strongest value kind reaching each column."""
+    from rocky_engine.lineage import VALUE_KINDS
+
+    rank = {k: i for i, k in enumerate(VALUE_KINDS)}
     incoming: dict[str, set[str]] = {}
+    prefix = model.lower() + "."
+    kinds: dict[str, str] = {}
     for cm in compiled.models.values():
         for edge in cm.lineage:
-            if getattr(edge, "kind", "") in ("copy", "cast", "transform", "aggregate", "window"):
-                incoming.setdefault(edge.target.lower(), set()).add(edge.source.lower())
-    prefix = model.lower() + "."
+            kind = getattr(edge, "kind", "")
+            if kind not in rank:
+                continue
+            target = edge.target.lower()
+            incoming.setdefault(target, set()).add(edge.source.lower())
+            if target.startswith(prefix) and rank[kind] > rank.get(kinds.get(target, ""), -1):
+                kinds[target] = kind
     direct = {t: s for t, s in incoming.items() if t.startswith(prefix)}
     roots: dict[str, set[str]] = {}
     for target, sources in direct.items():
@@ -233,7 +250,7 @@ def _lineage_maps(compiled: Any, model: str) -> tuple[dict[str, set[str]], dict[
             else:
                 found.add(node)
         roots[target] = found
-    return direct, roots
+    return direct, roots, kinds
 
 
 def _naive_sources(body: exp.Expr | None, final: exp.Select | None) -> tuple[str, ...]:
@@ -247,6 +264,14 @@ def _naive_sources(body: exp.Expr | None, final: exp.Select | None) -> tuple[str
             next(iter(aliases.values())) if len(aliases) == 1 else None)
         out.add(f"{rel}.{col.name.lower()}" if rel else col.name.lower())
     return tuple(sorted(out))
+
+
+def _column_kind(body: exp.Expr | None, lineage_kind: str | None) -> str:
+    syntactic = _kind(body)
+    # A window at the top is what the column *is*, whatever its inputs went through.
+    if syntactic == "window" or not lineage_kind:
+        return syntactic
+    return lineage_kind
 
 
 def _kind(body: exp.Expr | None) -> str:
@@ -463,11 +488,17 @@ def _select_key(project: Project, select: exp.Select,
                           f"unique key of it, so rows can repeat")
     if base_key is None:
         return None, None
+    # `SELECT *` / `SELECT base.*` passes every base column through under its own name.
+    star = any(isinstance(p, exp.Star) or (isinstance(p, exp.Column) and p.is_star
+                                           and p.table.lower() in ("", base_alias))
+               for p in select.expressions)
     renamed = set()
     for col in base_key:
         name = next((n for n, body in outputs.items() if isinstance(body, exp.Column)
                      and body.name.lower() == col
                      and (not body.table or body.table.lower() == base_alias)), None)
+        if name is None and star:
+            name = col
         if name is None:
             return None, None
         renamed.add(name)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import gc
 import itertools
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -121,7 +122,9 @@ class _Pool:
 
     def map(self, fn: Callable[[_T], _R], items: Sequence[_T],
             step: Callable[[], None] | None = None) -> list[_R]:
-        if self.workers <= 1 or len(items) < PARALLEL_MIN:
+        # Forking a process that runs other threads (the agent validates candidates in
+        # threads) can deadlock the child on a lock held by another thread: stay serial then.
+        if self.workers <= 1 or len(items) < PARALLEL_MIN or threading.active_count() > 1:
             out = []
             for item in items:
                 out.append(fn(item))
@@ -210,6 +213,7 @@ class _Compiler:
             broken.update(cycle)
         in_order = set(order)
         leftovers = [n for n in models if n not in in_order]  # on or after a cycle
+        after_cycle = set(leftovers)
 
         outcomes = self._type_all(order, refs, scan_keys, schemas, broken, diags)
 
@@ -222,7 +226,7 @@ class _Compiler:
             if outcome is not None:
                 model_diags.extend(outcome[0].diagnostics)
                 lineage_seconds += 0.0 if outcome[1] else outcome[0].lineage_seconds
-            if name in leftovers and not any(d.code == "R108" for d in model_diags):
+            if name in after_cycle and not any(d.code == "R108" for d in model_diags):
                 model_diags.append(diag("I140", "not checked: it depends on a dependency cycle",
                                         file=model.path, model=model.name))
             stale = _stale_intent(self.project, model)

@@ -29,7 +29,7 @@ import tomlkit
 from pydantic import ValidationError
 from tomlkit.items import InlineTable, Item, Table
 
-from rocky_engine.config import SourceFileSpec
+from rocky_engine.config import IDENT_RE, SourceFileSpec
 from rocky_engine.drift.report import (
     COLUMN_ADDED,
     COLUMN_NULLABILITY_CHANGED,
@@ -235,11 +235,19 @@ def _rename_table(text: str, old: str, new: str, rel: str) -> str:
 
 def _validate(text: str, rel: str) -> None:
     try:
-        SourceFileSpec.model_validate(tomllib.loads(text))
+        spec = SourceFileSpec.model_validate(tomllib.loads(text))
     except (tomllib.TOMLDecodeError, ValidationError) as exc:
         raise ConfigError(f"accepting drift would make {rel} invalid: {exc}",
                           location=Location(rel),
                           hint="update the sources file by hand") from None
+    # The loader refuses table names that are not plain identifiers; writing one would
+    # leave every later command unable to load the project, so refuse before writing.
+    for table in spec.tables:
+        if not IDENT_RE.match(table):
+            raise ConfigError(
+                f"accepting drift would make {rel} invalid: live table name {table!r} "
+                "is not a plain identifier", location=Location(rel),
+                hint="rename the table in the warehouse, or update the sources file by hand")
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -24,7 +24,7 @@ import sqlglot
 from sqlglot import exp
 
 from rocky_engine.adapters.base import WarehouseAdapter, table_ref
-from rocky_engine.errors import ProblemError, UsageError
+from rocky_engine.errors import ProblemError, UsageError, WarehouseError
 from rocky_engine.execution import state
 from rocky_engine.execution.state import STATE_SCHEMA
 
@@ -96,16 +96,34 @@ def require_branch(adapter: WarehouseAdapter, base: str, name: str) -> str:
     return schema
 
 
+def passthrough_candidates(adapter: WarehouseAdapter, models: Iterable[str], base: str,
+                           schema: str) -> list[str]:
+    """Models with a readable prod object and nothing on the branch yet.
+
+    A prod view broken by upstream drift does not bind, and neither would a view over
+    it: such models are left out (a branch run that selects them builds them).
+    """
+    prod = adapter.relations(base)
+    have = adapter.relations(schema)
+    out = []
+    for model in models:
+        if model in have or model not in prod:
+            continue
+        if prod[model] == "view":
+            try:
+                adapter.fetchall(exp.select(exp.Star()).from_(table_ref(base, model)).limit(0))
+            except WarehouseError:
+                continue
+        out.append(model)
+    return out
+
+
 def ensure_passthrough(adapter: WarehouseAdapter, models: Iterable[str], base: str,
                        schema: str) -> list[str]:
     """Zero-copy views over prod for every model the branch does not hold yet."""
-    prod = adapter.relations(base)
-    have = adapter.relations(schema)
-    made = []
-    for model in models:
-        if model not in have and model in prod:
-            adapter.create_view(schema, model, exp.select(exp.Star()).from_(table_ref(base, model)))
-            made.append(model)
+    made = passthrough_candidates(adapter, models, base, schema)
+    for model in made:
+        adapter.create_view(schema, model, exp.select(exp.Star()).from_(table_ref(base, model)))
     return made
 
 
@@ -116,14 +134,19 @@ def create_branch(adapter: WarehouseAdapter, base: str, name: str, models: Itera
         raise UsageError(f"branch {name!r} already exists ({schema})",
                          hint=f"drop it first (`rocky branch drop {name}`) or pick another name")
     with state.writer_lock(adapter, "branch create", target=schema, selection=name,
-                           timeout=timeout), adapter.transaction():
-        adapter.create_schema(schema)
-        ensure_passthrough(adapter, models, base, schema)
-        _delete_registry(adapter, name)
-        adapter.execute(exp.insert(
-            exp.values([(name, schema, base, state._ts(state.now()), state._who())]),
-            table_ref(STATE_SCHEMA, "branches"),
-            columns=["name", "schema_name", "base_schema", "created_at", "created_by"]))
+                           timeout=timeout):
+        # Probed before the transaction: a failed statement would abort it.
+        passthrough = passthrough_candidates(adapter, models, base, schema)
+        with adapter.transaction():
+            adapter.create_schema(schema)
+            for model in passthrough:
+                adapter.create_view(schema, model,
+                                    exp.select(exp.Star()).from_(table_ref(base, model)))
+            _delete_registry(adapter, name)
+            adapter.execute(exp.insert(
+                exp.values([(name, schema, base, state._ts(state.now()), state._who())]),
+                table_ref(STATE_SCHEMA, "branches"),
+                columns=["name", "schema_name", "base_schema", "created_at", "created_by"]))
     return branch_info(adapter, base, name)
 
 

@@ -61,3 +61,16 @@ def test_docstring_examples_run(module: str) -> None:
 
     result = doctest.testmod(importlib.import_module(module))
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_offline_provider_never_completes_free_text() -> None:
+    from pydantic import BaseModel
+
+    class Anything(BaseModel):
+        text: str
+
+    with pytest.raises(providers.OfflineUnsupported, match="cannot complete the `explain`"):
+        providers.OfflineProvider().complete(providers.LLMRequest("explain", "s", "u"), Anything)
+    scripted = providers.ScriptedProvider("m", ['{"nope": 1}'])
+    with pytest.raises(providers.LLMError, match="invalid Anything"):
+        scripted.complete(providers.LLMRequest("explain", "s", "u"), Anything)

@@ -24,7 +24,7 @@ def test_offline_explain_customers(shop: Path) -> None:
     cols = {c.name: c for c in e.columns}
     assert cols["customer_id"].origins == ["raw.customers.id"]
     assert cols["customer_id"].type == "INTEGER" and cols["customer_id"].kind == "copy"
-    assert cols["lifetime_revenue"].kind == "transform"
+    assert cols["lifetime_revenue"].kind == "aggregate"  # COALESCE over a SUM in a CTE
     assert "raw.orders.amount" in cols["lifetime_revenue"].origins
     assert cols["revenue_rank_in_country"].kind == "window"
     assert e.filters == ["WHERE status = 'completed' (in completed)"]
@@ -189,3 +189,22 @@ def test_cli_explain_neutralises_sql_smuggled_by_the_server(
     assert "DROP TABLE" not in r.stdout and "ATTACH" not in r.stdout
     assert "[removed: SQL statement]" in doc["summary"]
     assert doc["prompt"]["prompt_tokens"] == 11 and doc["prompt"]["attempts"] == 1
+
+
+def test_select_star_inherits_the_upstream_grain(shop: Path) -> None:
+    _write(shop, "orders_copy", "SELECT * FROM stg_orders\n",
+           '[intent]\npurpose = "A copy."\ngrain = ["order_id"]\n')
+    e = explain_model(load_project(shop), "orders_copy", OfflineProvider())
+    assert e.grain_status == "inherited"
+    assert [c.name for c in e.columns][:2] == ["order_id", "customer_id"]  # star expanded
+    assert {c.kind for c in e.columns} == {"copy"}
+
+
+def test_a_model_that_does_not_compile_is_still_explained(shop: Path) -> None:
+    sql = shop / "models" / "stg_customers.sql"
+    sql.write_text(sql.read_text().replace("TRIM(full_name)", "TRIM(full_nam)"))
+    e = explain_model(load_project(shop), "stg_customers", OfflineProvider())
+    assert not e.typed
+    cols = {c.name: c for c in e.columns}
+    assert cols["customer_id"].sources == ["raw.customers.id"]  # read off the SQL
+    assert cols["customer_name"].type is None

@@ -232,3 +232,27 @@ def test_sandboxed_branch_validation(built_shop: Path) -> None:
     assert diff.model("customers").changed > 0
     assert snapshot(built_shop) == prod
     assert not (copy / "warehouse.duckdb").exists()
+
+
+def test_branch_over_prod_broken_by_drift(built_shop: Path) -> None:
+    """Upstream drift breaks prod views; a branch is still created and the fix built."""
+    with DuckDBAdapter(built_shop / "warehouse.duckdb") as a:
+        a.execute("ALTER TABLE raw.orders RENAME COLUMN amount TO total_amount")
+    info = make_ctx(built_shop).branch_create("fix")
+    with DuckDBAdapter(built_shop / "warehouse.duckdb") as a:
+        passthrough = set(a.relations("main__fix"))
+    # The stg_orders view does not bind any more: it is left out (the rest reads tables).
+    assert "stg_orders" not in passthrough
+    assert {"stg_customers", "customers", "order_payments", "daily_revenue"} <= passthrough
+    assert info.schema == "main__fix"
+    sql = (built_shop / "models" / "stg_orders.sql").read_text()
+    write_model(built_shop, "stg_orders", sql.replace("    amount", "    total_amount AS amount"))
+    (built_shop / "sources" / "raw.toml").write_text(
+        (built_shop / "sources" / "raw.toml").read_text().replace(
+            'amount = "DECIMAL(10,2)"\n\n[tables.payments]',
+            'total_amount = "DECIMAL(10,2)"\n\n[tables.payments]'))
+    result = make_ctx(built_shop).run(["stg_orders+"], branch="fix")
+    assert result.ok, result.summary()
+    diff = make_ctx(built_shop).branch_diff("fix", ["order_payments", "customers"])
+    assert {m.model: m.status for m in diff.models} == {
+        "order_payments": "unchanged", "customers": "unchanged"}
