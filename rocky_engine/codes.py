@@ -55,7 +55,7 @@ _TABLE: tuple[Code, ...] = (
          "Models depend on each other in a loop; the cycle is printed.",
          "a.sql: SELECT * FROM b;  b.sql: SELECT * FROM a"),
     Code("R109", _E, "not a query",
-         "A model must be one SELECT (CTEs, UNION and VALUES are fine), not DDL or DML.",
+         "A model must be one SELECT (CTEs, UNION and `FROM (VALUES ...)` are fine), not DDL or DML.",
          "DELETE FROM raw.orders"),
     Code("R110", _E, "incompatible comparison",
          "Comparing values whose types cannot be compared without an explicit CAST.",

@@ -93,7 +93,10 @@ class Context:
         # Taken before compiling: an edit made meanwhile leaves the index stale, not wrong.
         key = fingerprint(root)
         graph = LineageGraph.from_compile(self.compile(), self.project.sources)
-        save_graph(root, graph, key)
+        try:
+            save_graph(root, graph, key)
+        except OSError as exc:  # a read-only checkout still answers, just not warm next time
+            self.console.warn(f"lineage index not written: {exc}")
         return graph
 
     def lineage(self, root: str, *, direction: str = "upstream", depth: int | None = None,

@@ -195,7 +195,7 @@ class CompileStats:
     recompiled: int = 0  # models typed in this compile (cache misses)
     seconds: float = 0.0
     lineage_seconds: float = 0.0
-    workers: int = 1
+    workers: int = 1  # processes used (1 when nothing was worth forking for)
 
 
 @dataclass(frozen=True)

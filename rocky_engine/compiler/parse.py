@@ -33,14 +33,15 @@ def parse_model(site: Site, dialect: str) -> tuple[exp.Query | None, list[Diagno
         return None, [site.at("R101", "model file holds no SQL statement", line=1, col=1,
                               hint="write one SELECT statement")]
     tree = trees[0]
-    if isinstance(tree, exp.Values):  # a bare VALUES list is a query too: give it a SELECT
-        tree = exp.select("*").from_(tree.as_("values"))
     if not isinstance(tree, exp.Query):
         kind = tree.key.upper()
         first = len(sql) - len(sql.lstrip())
+        hint = ("name its columns: SELECT * FROM (VALUES ...) AS t(a, b)"
+                if isinstance(tree, exp.Values) else
+                "models only read; rocky creates the table or view")
         return None, [site.at("R109", f"a model is one SELECT query, not {kind}", offset=first,
                               width=len(sql[first:].split(None, 1)[0]) if sql.strip() else 1,
-                              hint="models only read; rocky creates the table or view")]
+                              hint=hint)]
     return tree, []
 
 

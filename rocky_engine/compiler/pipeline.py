@@ -118,6 +118,7 @@ class _Pool:
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
+        self.used = 1  # processes that actually did work (reported in the stats)
         self._pool: Any = None
 
     def map(self, fn: Callable[[_T], _R], items: Sequence[_T],
@@ -138,6 +139,7 @@ class _Pool:
 
             gc.freeze()  # keep the parent's objects out of the children's GC (copy-on-write)
             self._pool = multiprocessing.get_context("fork").Pool(self.workers)
+            self.used = self.workers
         chunk = max(1, min(64, len(items) // (self.workers * 8) or 1))
         results = []
         for r in self._pool.imap(fn, items, chunksize=chunk):
@@ -258,7 +260,7 @@ class _Compiler:
                              cache_hits=self.hits, parsed=len(self.parsed),
                              recompiled=self.recompiled,
                              seconds=time.perf_counter() - t0, lineage_seconds=lineage_seconds,
-                             workers=self.pool.workers)
+                             workers=self.pool.used)
         return CompileResult(models=compiled, diagnostics=all_diags, order=order + leftovers,
                              dag=dag, stats=stats)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from rocky_engine.errors import ProjectLoadError
-from rocky_engine.project import _TomlCache, _obviously_one_statement, load_project
+from rocky_engine.project import _obviously_one_statement, _TomlCache, load_project
 
 
 @pytest.mark.parametrize("sql,one", [

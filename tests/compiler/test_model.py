@@ -25,3 +25,10 @@ def test_internal_error_in_one_model_is_R199_and_others_compile(
     assert "kaboom" in result.diagnostics[0].message
     assert result.models["stg_orders"].status == "ok"
     assert result.models["bad"].status == "error"
+
+
+def test_bare_values_is_R109_with_a_rewrite_hint(make_project) -> None:  # type: ignore[no-untyped-def]
+    root: Path = make_project({"models/bad.sql": "VALUES (1, 'card'), (2, 'cash')\n"})
+    result = compile_dir(root, use_cache=False)
+    (d,) = result.diagnostics
+    assert d.code == "R109" and "VALUES" in d.message and "AS t(a, b)" in (d.hint or "")

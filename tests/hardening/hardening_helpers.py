@@ -20,7 +20,7 @@ import duckdb
 _TESTS = Path(__file__).resolve().parents[1]
 REPO = _TESTS.parent
 HOSTILE = REPO / "fixtures" / "hostile"
-CANARY = ("raw", "canary_keep")
+CANARY = ("vault", "canary_keep")
 INTERNAL_MARKERS = ("Traceback (most recent call last)", "R999", "internal error",
                     "internal compiler error", "R199")
 

@@ -17,14 +17,14 @@ from hardening_helpers import HOSTILE, assert_clean, canary_alive
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-FUZZ = settings(max_examples=40, deadline=None, derandomize=True,
+FUZZ = settings(max_examples=30, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
                                        HealthCheck.too_slow])
 
 SQL_TOKENS = ["SELECT", "FROM", "WHERE", "GROUP BY", "ORDER BY", "JOIN", "ON", "AS", "WITH",
               "(", ")", ",", ";", "*", "'", '"', "--", "/*", "*/", "UNION ALL", "CAST", "NULL",
               "raw.orders", "stg_orders", "amount", "id", "1", "1e999", "SUM(", "OVER (",
-              "PARTITION BY", "CASE WHEN", "THEN", "END", "DROP TABLE raw.canary_keep",
+              "PARTITION BY", "CASE WHEN", "THEN", "END", "DROP TABLE vault.canary_keep",
               "ATTACH 'x.db'", "COPY raw.orders TO 'out.csv'", "\\", "é", "\x00", "{{", "}}"]
 
 
@@ -110,7 +110,7 @@ def test_truncated_toml(project: Path, run_cli: Cli, which: str, cut: int) -> No
 @given(which=st.sampled_from(TOML_FILES), pos=st.integers(min_value=0, max_value=5000),
        junk=st.sampled_from(['"', "[", "]", "=", "\n[tables]\n", "\x00", "é", "'''",
                              "\nschema = 1\n", "\n[[tests]]\ntype = \"unique\"\n",
-                             "\nmaterialized = \"table; DROP TABLE raw.canary_keep\"\n",
+                             "\nmaterialized = \"table; DROP TABLE vault.canary_keep\"\n",
                              "inf", "{", "\n[intent]\ngrain = 5\n"]))
 def test_mutated_toml(project: Path, run_cli: Cli, which: str, pos: int, junk: str) -> None:
     path = project / which
@@ -128,7 +128,7 @@ def test_mutated_toml(project: Path, run_cli: Cli, which: str, pos: int, junk: s
 
 CSV_CELLS = st.one_of(
     st.sampled_from(["", "1", "-1", "1.5", "NULL", "abc", '"', '""', "a,b", '"a,b"', "\n",
-                     "2024-02-30", "99999999999999999999999", "é", "'; DROP TABLE raw.canary_keep; --",
+                     "2024-02-30", "99999999999999999999999", "é", "'; DROP TABLE vault.canary_keep; --",
                      "\x00"]),
     st.text(max_size=8),
 )

@@ -158,3 +158,15 @@ def test_broken_model_is_reported_as_incomplete(shop: Path, run_cli: Run) -> Non
     doc = json.loads(run_cli("lineage", "daily_revenue", "--format", "json", "--project",
                              str(shop)).stdout)
     assert doc["incomplete"] == ["daily_revenue"]
+
+
+def test_unwritable_index_still_answers(shop: Path, run_cli: Run,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_a: object, **_k: object) -> None:
+        raise PermissionError("read-only checkout")
+
+    monkeypatch.setattr("rocky_engine.lineage.store.save_graph", refuse)
+    r = run_cli("lineage", "stg_orders.amount", "--project", str(shop))
+    assert r.exit_code == 0, r.output
+    assert "copy       raw.orders.amount" in r.stdout
+    assert "lineage index not written" in r.output
