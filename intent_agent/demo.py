@@ -41,11 +41,12 @@ def run_demo(workdir: Path) -> Path:
 
 
 def _later_steps() -> list[tuple[str, Callable[[Context], None]]]:
+    from intent_agent.intent_demo_steps import intent_steps
     from intent_agent.repair.demo_steps import repair_steps
     from rocky_engine.execution.demo_steps import execution_steps
 
     # seed → run → test → branch → promote, then drift → repair stays the last chapter
-    return [*execution_steps(), *repair_steps()]
+    return [*execution_steps(), *intent_steps(), *repair_steps()]
 
 
 @click.command("demo")

@@ -29,6 +29,8 @@ def repair_steps() -> list[tuple[str, Callable[[Context], None]]]:
     state = _State()
     return [
         ("git init && git commit   (rocky repair commits its fix on a git branch)", _git_init),
+        ("rocky drift --check   (before the change: no drift; column fingerprints recorded)",
+         _baseline_drift),
         (("upstream drift: raw.orders.amount renamed to total_amount, raw.payments.amount "
           "retyped to VARCHAR"), _drift_upstream),
         ("rocky drift", _show_drift),
@@ -60,6 +62,14 @@ def _git_init(ctx: Context) -> None:
     if _git(root, "status", "--porcelain").strip():
         _git(root, "commit", "-q", "-m", "shop project")
     click.echo(_git(root, "log", "--oneline", "-1").strip())
+
+
+def _baseline_drift(ctx: Context) -> None:
+    report = ctx.drift()  # records value fingerprints: later renames are judged on values too
+    if report.drifted:
+        raise RuntimeError("the example project drifted before the demo changed anything")
+    click.echo(f"no drift: {len(ctx.project.sources)} source tables match sources/ "
+               "(exit 0 with --check)")
 
 
 def _drift_upstream(ctx: Context) -> None:
