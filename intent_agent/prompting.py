@@ -25,7 +25,6 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -56,14 +55,13 @@ def render(task: str, /, metadata: Mapping[str, Any] | None = None, **context: A
 
 
 def templates_dir() -> Path:
-    """Where the templates are: the installed package, else the source checkout."""
-    try:
-        found = Path(str(resources.files("intent_agent.prompts")))
-        if found.is_dir() and any(found.glob("*.j2")):
-            return found
-    except (ModuleNotFoundError, TypeError):
-        pass
-    return Path(__file__).resolve().parent.parent / "prompts"
+    """Where the templates are: ``intent_agent/prompts`` — in a wheel a data folder, in a
+    checkout a symlink to the top-level ``prompts/``."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "prompts", here.parent / "prompts"):
+        if candidate.is_dir() and any(candidate.glob("*.j2")):
+            return candidate
+    raise LookupError(f"prompt templates not found next to {here}; reinstall rocky-intent")
 
 
 def _column_lines(columns: Any) -> str:

@@ -92,7 +92,17 @@ def write_sources(project: Project, patches: dict[str, str]) -> list[Path]:
     written: list[Path] = []
     for rel, text in sorted(patches.items()):
         path = project.root / rel
-        _atomic_write(path, text)
+        try:
+            _atomic_write(path, text)
+        except OSError as exc:
+            # A full disk or a read-only folder: the file keeps its old text (the write is
+            # atomic), and the user gets a located error instead of a crash.
+            done = ", ".join(p.name for p in written) or "none"
+            raise ConfigError(f"could not write {rel}: {exc.strerror or exc}",
+                              location=Location(rel),
+                              hint=f"the file is unchanged (already written: {done}); free "
+                                   "space or fix permissions, then re-run "
+                                   "`rocky drift --accept`") from None
         written.append(path)
     return written
 

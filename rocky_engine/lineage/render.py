@@ -42,25 +42,36 @@ def render_text(result: LineageResult) -> str:
         elif not children.get(root):
             lines.append("└── (nothing " + ("upstream: a literal or a source column)"
                                             if upstream else "downstream)"))
-        _branch(root, children, "", expanded, lines, {root})
+        _branch(root, children, expanded, lines)
     return "\n".join(lines)
 
 
-def _branch(node: str, children: dict[str, list[tuple[str, ColumnEdge]]], prefix: str,
-            expanded: set[str], lines: list[str], path: set[str]) -> None:
-    if node in expanded:
+def _branch(root: str, children: dict[str, list[tuple[str, ColumnEdge]]],
+            expanded: set[str], lines: list[str]) -> None:
+    # Iterative on purpose: a 1,500-model chain is a 1,500-deep tree.
+    if root in expanded:
         return
-    expanded.add(node)
-    kids = children.get(node, [])
-    for i, (other, edge) in enumerate(kids):
+    expanded.add(root)
+    stack: list[tuple[list[tuple[str, ColumnEdge]], list[int], str]] = [
+        (children.get(root, []), [0], "")]
+    while stack:
+        kids, position, prefix = stack[-1]
+        i = position[0]
+        if i >= len(kids):
+            stack.pop()
+            continue
+        position[0] = i + 1
+        other, edge = kids[i]
         last = i == len(kids) - 1
-        connector = "└── " if last else "├── "
         again = other in expanded and children.get(other)
         suffix = "  (see above)" if again else ""
+        connector = "└── " if last else "├── "
         lines.append(f"{prefix}{connector}{edge.kind:<10} {other}  ·  {edge.expression}{suffix}")
-        if other not in path:
-            _branch(other, children, prefix + ("    " if last else "│   "), expanded, lines,
-                    path | {other})
+        if other not in expanded:
+            expanded.add(other)
+            sub = children.get(other)
+            if sub:
+                stack.append((sub, [0], prefix + ("    " if last else "│   ")))
 
 
 def render_dot(result: LineageResult) -> str:

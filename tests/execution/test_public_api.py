@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-import rocky_engine.execution as execution
+from rocky_engine import execution
 from rocky_engine.context import Context
 
 

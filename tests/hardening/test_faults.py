@@ -272,18 +272,13 @@ def test_disk_full_during_drift_accept_keeps_the_sources_file(
     old = sources.read_text()
     # Fill the disk to the last byte, then accept: the atomic write cannot complete.
     filler = tiny_disk / "filler"
-    with open(filler, "wb") as f:
-        try:
-            while True:
-                f.write(b"\0" * 65536)
-        except OSError:
-            pass
-        try:
-            while True:
-                f.write(b"\0")
-                f.flush()
-        except OSError:
-            pass
+    with open(filler, "wb", buffering=0) as f:
+        for chunk in (65536, 1):
+            try:
+                while True:
+                    f.write(b"\0" * chunk)
+            except OSError:
+                pass
     res = run_cli("drift", "--accept", "--yes", "--project", str(root))
     assert_clean(res, (0, 1, 2), category="disk", case="disk full during drift --accept")
     text = sources.read_text()
