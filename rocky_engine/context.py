@@ -12,12 +12,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rocky_engine.adapters.duckdb import DuckDBAdapter
 from rocky_engine.console import Console, SilentConsole
 from rocky_engine.project import Project, load_project
-from rocky_engine.seed import SeedResult, load_seeds, validate_seeds
 
 if TYPE_CHECKING:
+    # Imported where used: duckdb and the seed loader (sqlglot) would cost every command,
+    # `rocky compile` included, ~0.3 s of start-up.
+    from rocky_engine.adapters.duckdb import DuckDBAdapter
+    from rocky_engine.seed import SeedResult
     from rocky_engine.execution import (
         BranchDiff,
         BranchInfo,
@@ -51,6 +53,8 @@ class Context:
     @contextmanager
     def adapter(self, *, read_only: bool = False, sandboxed: bool = False,
                 create: bool = True) -> Iterator[DuckDBAdapter]:
+        from rocky_engine.adapters.duckdb import DuckDBAdapter
+
         adapter = DuckDBAdapter(self.warehouse_path, read_only=read_only, sandboxed=sandboxed,
                                 create=create)
         try:
@@ -59,6 +63,8 @@ class Context:
             adapter.close()
 
     def seed(self) -> list[SeedResult]:
+        from rocky_engine.seed import load_seeds, validate_seeds
+
         seeds = validate_seeds(self.project)  # before the warehouse file is even created
         with self.adapter() as adapter:
             results = load_seeds(self.project, adapter, seeds)

@@ -16,7 +16,9 @@ import os
 import pickle
 import re
 import tempfile
+import time
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -34,6 +36,7 @@ from rocky_engine.errors import Location, ProjectLoadError, relpath
 
 CONFIG_FILE = "rocky.toml"
 _M = TypeVar("_M", bound=BaseModel)
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -129,40 +132,56 @@ def find_root(start: Path) -> Path:
 def load_project(path: str | Path = ".") -> Project:
     root = find_root(Path(path))
     config = _load_model(root, root / CONFIG_FILE, RockyConfig)
-    cache = _TomlCache.load(root)
+    folder = root / "models"
+    files = _model_files(root, folder) if folder.is_dir() else None
+    cache = _LoadCache(root, enabled=files is not None and len(files[0]) >= _LoadCache.MIN_FILES)
     sources, source_files = _load_sources(root, cache)
-    models = _load_models(root, cache)
+    models = _load_models(root, cache, files) if files is not None else {}
     cache.save()
     return Project(root=root, config=config, sources=sources, models=models,
                    source_files=source_files)
 
 
-class _TomlCache:
-    """Validated sidecars and source files keyed by a hash of their text.
+_Entry = tuple[tuple[int, int, int, int], int, str, Any]  # stat signature, recorded, hash, result
 
-    Parsing TOML (pure Python) and validating it dominated loading at 10,000 models, so a
-    large project keeps the results in ``target/rocky_load.cache``. The key is the file's
-    content, so an edit can never return a stale result; errors are never cached. Projects
-    with few TOML files neither read nor write the file.
+
+class _LoadCache:
+    """What loading each file of a big project produced, in ``target/rocky_load.cache``.
+
+    Reading 11,000 files and validating TOML dominated a warm compile at 10,000 models, so a
+    project with at least ``MIN_FILES`` models keeps, per file: its stat signature (size,
+    mtime, ctime, inode), when it was recorded, a hash of its content, and the result (the
+    model's SQL, a validated sidecar, a source file's tables). A file is not even opened when
+    its signature is unchanged *and* it was last modified well before the entry was recorded:
+    an edit landing in the same clock tick as the load that recorded it (same size, same
+    coarse mtime) is therefore never missed — git's "racy clean" rule. Any other file is read,
+    and its content hash decides whether the stored result still applies. Errors are never
+    cached; an unreadable cache file is ignored.
+
+        >>> cache = _LoadCache(Path("/nowhere"), enabled=False)
+        >>> cache.get("a.sql", "/nowhere/a.sql", lambda: "SELECT 1", str.lower)
+        'select 1'
     """
 
     MIN_FILES = 50
     _FILE = Path("target") / "rocky_load.cache"
-    _VERSION = ("rocky-load-cache", 1)
+    _VERSION = ("rocky-load-cache", 2)
+    # A file modified less than this before an entry was recorded is always re-read
+    # (filesystem timestamps can be as coarse as 2 s).
+    _RACY_NS = 2_000_000_000
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.entries: dict[str, BaseModel] = {}
-        self.used: set[str] = set()
+    def __init__(self, root: Path, *, enabled: bool) -> None:
+        self.root = root
+        self.path = root / self._FILE
+        self.enabled = enabled
+        self.now = time.time_ns()  # before any file is stat'ed or read
+        self.entries: dict[str, _Entry] = {}
+        self.used: dict[str, _Entry] = {}
         self.dirty = False
-        self.loaded = False
-
-    @classmethod
-    def load(cls, root: Path) -> _TomlCache:
-        return cls(root / cls._FILE)
+        if enabled:
+            self._read()
 
     def _read(self) -> None:
-        self.loaded = True
         try:
             with open(self.path, "rb") as fh:
                 data = pickle.load(fh)
@@ -171,28 +190,33 @@ class _TomlCache:
         except Exception:  # noqa: BLE001 - missing or unreadable: it is only a cache
             self.entries = {}
 
-    def get(self, root: Path, path: Path, model: type[_M], expected_files: int) -> _M:
-        if expected_files < self.MIN_FILES:
-            return _load_model(root, path, model)
-        if not self.loaded:
-            self._read()
-        text = _read_text(root, path)
-        key = hashlib.blake2b(f"{model.__name__}\0{text}".encode(), digest_size=16).hexdigest()
-        found = self.entries.get(key)
-        if isinstance(found, model):
-            self.used.add(key)
-            return found
-        result = _load_model(root, path, model, _parse_toml(root, path, text))
-        self.entries[key] = result
-        self.used.add(key)
+    def get(self, rel: str, full: str, read: Callable[[], str], build: Callable[[str], _T]) -> _T:
+        """``build(read())`` for the file ``rel`` (at ``full``), or the stored result if unchanged."""
+        if not self.enabled:
+            return build(read())
+        try:
+            st = os.stat(full)
+        except OSError:
+            return build(read())  # reports the missing file
+        sig = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+        entry = self.entries.get(rel)
+        if entry is not None and entry[0] == sig \
+                and max(st.st_mtime_ns, st.st_ctime_ns) < entry[1] - self._RACY_NS:
+            self.used[rel] = entry
+            return entry[3]  # type: ignore[no-any-return]
+        text = read()
+        digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"),
+                                 digest_size=16).hexdigest()
+        result = entry[3] if entry is not None and entry[2] == digest else build(text)
+        self.used[rel] = (sig, self.now, digest, result)
         self.dirty = True
         return result
 
     def save(self) -> None:
-        if not self.loaded:
+        """Keep the entries this load used; write (atomically) only if something changed."""
+        if not self.enabled:
             return
         if len(self.used) != len(self.entries):
-            self.entries = {k: v for k, v in self.entries.items() if k in self.used}
             self.dirty = True
         if not self.dirty:
             return
@@ -200,10 +224,13 @@ class _TomlCache:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".load-", suffix=".tmp")
             with os.fdopen(fd, "wb") as fh:
-                pickle.dump((self._VERSION, self.entries), fh, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump((self._VERSION, self.used), fh, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, self.path)
         except OSError:
             pass  # read-only project: load without a cache
+
+
+_TomlCache = _LoadCache  # the earlier name
 
 
 def read_toml(root: Path, path: Path) -> dict[str, Any]:
@@ -332,7 +359,7 @@ def _line_of_key(text: str, keys: list[str]) -> int:
     return 0
 
 
-def _load_sources(root: Path, cache: _TomlCache | None = None,
+def _load_sources(root: Path, cache: _LoadCache | None = None,
                   ) -> tuple[dict[str, SourceTable], dict[str, str]]:
     sources: dict[str, SourceTable] = {}
     files: dict[str, str] = {}
@@ -341,11 +368,15 @@ def _load_sources(root: Path, cache: _TomlCache | None = None,
         return sources, files
     for path in sorted(folder.glob("*.toml")):
         rel = relpath(path, root)
-        # A big sources file is worth caching on its own (hundreds of tables).
-        big = _TomlCache.MIN_FILES if path.stat().st_size > 16_000 else 0
-        spec = (cache.get(root, path, SourceFileSpec, big) if cache is not None
-                else _load_model(root, path, SourceFileSpec))
-        schema = spec.schema_
+
+        def build(text: str, path: Path = path, rel: str = rel) -> tuple[str, tuple[SourceTable, ...]]:
+            return _source_file(root, path, rel, text)
+
+        def read(path: Path = path) -> str:
+            return _read_text(root, path)
+
+        schema, tables = (cache.get(rel, str(path), read, build) if cache is not None
+                          else build(read()))
         if schema.lower() in files:
             raise ProjectLoadError(
                 f"source schema `{schema}` is also declared in {files[schema.lower()]}",
@@ -353,32 +384,43 @@ def _load_sources(root: Path, cache: _TomlCache | None = None,
                 hint="declare each source schema in one file",
             )
         files[schema.lower()] = rel
-        for table_name, table in spec.tables.items():
-            if not IDENT_RE.match(table_name):
-                raise ProjectLoadError(
-                    f"table name `{table_name}` is not a plain identifier",
-                    location=Location(rel, _line_of_key(path.read_text(), [table_name])),
-                )
-            seen: set[str] = set()
-            for col_name in table.columns:
-                if col_name.lower() in seen:
-                    raise ProjectLoadError(
-                        f"column `{col_name}` declared twice in table `{table_name}`",
-                        location=Location(rel, _line_of_key(path.read_text(), [col_name])),
-                    )
-                seen.add(col_name.lower())
-                _check_type(root, path, table_name, col_name, table.columns[col_name])
-            sources[f"{schema}.{table_name}".lower()] = SourceTable(
-                schema=schema,
-                name=table_name,
-                columns=tuple(
-                    SourceColumn(n, c.type, c.nullable, c.description)
-                    for n, c in table.columns.items()
-                ),
-                file=rel,
-                description=table.description,
-            )
+        for table in tables:
+            sources[f"{schema}.{table.name}".lower()] = table
     return sources, files
+
+
+def _source_file(root: Path, path: Path, rel: str,
+                 text: str) -> tuple[str, tuple[SourceTable, ...]]:
+    """One sources file, validated: its schema and its tables (in file order)."""
+    spec = _load_model(root, path, SourceFileSpec, _parse_toml(root, path, text))
+    schema = spec.schema_
+    tables: list[SourceTable] = []
+    for table_name, table in spec.tables.items():
+        if not IDENT_RE.match(table_name):
+            raise ProjectLoadError(
+                f"table name `{table_name}` is not a plain identifier",
+                location=Location(rel, _line_of_key(path.read_text(), [table_name])),
+            )
+        seen: set[str] = set()
+        for col_name in table.columns:
+            if col_name.lower() in seen:
+                raise ProjectLoadError(
+                    f"column `{col_name}` declared twice in table `{table_name}`",
+                    location=Location(rel, _line_of_key(path.read_text(), [col_name])),
+                )
+            seen.add(col_name.lower())
+            _check_type(root, path, table_name, col_name, table.columns[col_name])
+        tables.append(SourceTable(
+            schema=schema,
+            name=table_name,
+            columns=tuple(
+                SourceColumn(n, c.type, c.nullable, c.description)
+                for n, c in table.columns.items()
+            ),
+            file=rel,
+            description=table.description,
+        ))
+    return schema, tuple(tables)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -405,12 +447,17 @@ def _check_type(root: Path, path: Path, table: str, column: str, spec: ColumnSpe
 _NO_SIDECAR = Sidecar()  # frozen, so one shared instance serves every model without a sidecar
 
 
-def _load_models(root: Path, cache: _TomlCache | None = None) -> dict[str, Model]:
+def _load_models(root: Path, cache: _LoadCache | None = None,
+                 files: tuple[list[tuple[str, str]], list[tuple[str, str]]] | None = None,
+                 ) -> dict[str, Model]:
     models: dict[str, Model] = {}
     folder = root / "models"
-    if not folder.is_dir():
-        return models
-    sql_files, sidecars = _model_files(root, folder)
+    if files is None:
+        if not folder.is_dir():
+            return models
+        files = _model_files(root, folder)
+    cache = cache if cache is not None else _LoadCache(root, enabled=False)
+    sql_files, sidecars = files
     sql_stems = {full[:-4] for _, full in sql_files}
     sidecar_stems = {full[:-5] for _, full in sidecars}
     for rel, full in sidecars:
@@ -434,23 +481,37 @@ def _load_models(root: Path, cache: _TomlCache | None = None) -> dict[str, Model
                 location=Location(rel),
                 hint="model names are unique across models/, whatever the folder",
             )
-        try:
-            with open(full, encoding="utf-8") as fh:
-                sql = fh.read()
-        except UnicodeDecodeError as exc:
-            raise ProjectLoadError(f"not valid UTF-8 ({exc.reason})", location=Location(rel)) from None
-        _check_single_statement(rel, sql)
+        sql = cache.get(rel, full, functools.partial(_read_sql, rel, full),
+                        functools.partial(_checked_sql, rel))
         stem = full[:-4]
         if stem in sidecar_stems:
             sidecar_path = Path(stem + ".toml")
-            sidecar = (cache.get(root, sidecar_path, Sidecar, len(sidecars)) if cache is not None
-                       else _load_model(root, sidecar_path, Sidecar))
             sidecar_rel: str | None = rel[:-4] + ".toml"
+            sidecar = cache.get(sidecar_rel, str(sidecar_path),  # type: ignore[arg-type]
+                                functools.partial(_read_text, root, sidecar_path),
+                                functools.partial(_sidecar, root, sidecar_path))
         else:
             sidecar, sidecar_rel = _NO_SIDECAR, None
         models[name.lower()] = Model(name=name, path=rel, sql=sql, sidecar=sidecar,
                                      sidecar_path=sidecar_rel)
     return models
+
+
+def _read_sql(rel: str, full: str) -> str:
+    try:
+        with open(full, encoding="utf-8") as fh:
+            return fh.read()
+    except UnicodeDecodeError as exc:
+        raise ProjectLoadError(f"not valid UTF-8 ({exc.reason})", location=Location(rel)) from None
+
+
+def _checked_sql(rel: str, sql: str) -> str:
+    _check_single_statement(rel, sql)
+    return sql
+
+
+def _sidecar(root: Path, path: Path, text: str) -> Sidecar:
+    return _load_model(root, path, Sidecar, _parse_toml(root, path, text))
 
 
 def _model_files(root: Path, folder: Path) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from rocky_engine.cli import project_cmds  # noqa: F401  (registers commands)
-from rocky_engine.cli import lineage_cmds  # noqa: F401
-from rocky_engine.cli import drift_cmds  # noqa: F401
-from rocky_engine.cli import compile_cmds  # noqa: F401
-from rocky_engine.cli import run_cmds  # noqa: F401
+# Command modules (``*_cmds``) are imported on first use: see ``_app.LAZY_COMMANDS``.
 from rocky_engine.cli._app import cli, main
 
 __all__ = ["cli", "main"]

@@ -36,5 +36,6 @@ def compile_cmd(opts: Options, strict: bool, no_cache: bool) -> int:
 
         click.echo(render_text(result, lambda s, sev: click.style(s, fg=_COLORS[sev], bold=True)))
 
-    emit(opts, result.to_json(), text)
+    # Only JSON output needs every column: building it decodes the whole compile cache.
+    emit(opts, result.to_json() if opts.json else None, text)
     return 0 if result.ok else 1

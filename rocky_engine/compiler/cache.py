@@ -32,7 +32,7 @@ from rocky_engine.compiler.ir import LazyTuple, ModelOutcome, Scan, TableRef
 
 CACHE_FILE = Path("target") / "rocky_compile.cache"
 # Bump when compile output for the same input changes (new checks, new type rendering).
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 
 
 def _header() -> tuple[str, int, str]:
@@ -60,6 +60,8 @@ class CompileCache:
         self._outcomes: dict[str, tuple[Any, ...]] = {}
         self._used_scans: set[str] = set()
         self._used_outcomes: set[str] = set()
+        # Declared type spelling -> its canonical form: a warm compile needs no type parser.
+        self._types: dict[str, str] = {}
         self._dirty = False
 
     @classmethod
@@ -68,11 +70,27 @@ class CompileCache:
         try:
             with open(cache.path, "rb") as fh:  # type: ignore[arg-type]
                 data: Any = pickle.load(fh)
-            if isinstance(data, tuple) and len(data) == 3 and data[0] == _header():
-                cache._scans, cache._outcomes = data[1], data[2]
+            if isinstance(data, tuple) and len(data) == 4 and data[0] == _header():
+                cache._scans, cache._outcomes, cache._types = data[1], data[2], data[3]
         except Exception:  # noqa: BLE001 - missing, truncated or foreign: start empty
-            cache._scans, cache._outcomes = {}, {}
+            cache._scans, cache._outcomes, cache._types = {}, {}, {}
         return cache
+
+    # ------------------------------------------------------------------------ types
+
+    def normalize(self, text: str) -> str:
+        """:func:`~rocky_engine.compiler.types.normalize`, remembered across compiles.
+
+            >>> CompileCache(None).normalize("int4")
+            'INTEGER'
+        """
+        found = self._types.get(text)
+        if found is None:
+            from rocky_engine.compiler.types import normalize  # loads sqlglot: only when needed
+
+            found = self._types[text] = normalize(text)
+            self._dirty = True
+        return found
 
     # ------------------------------------------------------------------------ scans
 
@@ -128,7 +146,8 @@ class CompileCache:
             _ensure_gitignore(self.path.parent)
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".compile-", suffix=".tmp")
             with os.fdopen(fd, "wb") as fh:
-                pickle.dump((_header(), self._scans, self._outcomes), fh, protocol=_PROTOCOL)
+                pickle.dump((_header(), self._scans, self._outcomes, self._types), fh,
+                            protocol=_PROTOCOL)
             os.replace(tmp, self.path)
         except OSError:
             return  # a read-only project still compiles, just without a cache

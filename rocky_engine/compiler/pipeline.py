@@ -39,7 +39,6 @@ from rocky_engine.compiler.ir import (
 )
 from rocky_engine.compiler.positions import Site
 from rocky_engine.compiler.resolve import Catalog, resolve_references
-from rocky_engine.compiler.types import normalize
 from rocky_engine.console import Console, SilentConsole
 from rocky_engine.dag import DAG
 from rocky_engine.errors import Diagnostic, Severity
@@ -182,7 +181,8 @@ class _Compiler:
     def _run(self, t0: float) -> CompileResult:
         models = self.project.models
         schemas: dict[str, Sequence[CompiledColumn]] = {
-            fqn: tuple(CompiledColumn(c.name, normalize(c.type), c.nullable) for c in t.columns)
+            fqn: tuple(CompiledColumn(c.name, self.cache.normalize(c.type), c.nullable)
+                       for c in t.columns)
             for fqn, t in self.sources.items()
         }
         catalog = Catalog(

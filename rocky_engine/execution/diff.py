@@ -96,8 +96,17 @@ class ModelDiff:
                               ("changed", self.sample_changed)):
             for row in sample.rows:
                 lines.append(f"      {label}: " + ", ".join(
-                    f"{c}={v!r}" for c, v in zip(sample.columns, row)))
+                    f"{c}={_show(v)}" for c, v in zip(sample.columns, row)))
         return "\n".join(lines)
+
+
+def _show(value: object) -> str:
+    """A sample value as a person reads it: strings quoted, dates/decimals plain, NULL."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return str(value)
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ import sys
 from array import array
 from bisect import bisect_right
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -75,7 +75,7 @@ class LineageResult:
         }
 
     def _node_json(self, node: str) -> dict[str, object]:
-        relation, _, column = node.rpartition(".")
+        relation, column = split_node(node, self.relation_kinds)
         return {"id": node, "relation": relation, "column": column,
                 "type": self.relation_kinds.get(relation, "model")}
 
@@ -170,8 +170,7 @@ class LineageGraph:
         return self._node_id(node.lower()) is not None
 
     def _node_id(self, node: str) -> int | None:
-        relation = node.rpartition(".")[0]
-        r = self._rel_index.get(relation)
+        r = self._rel_index.get(split_node(node, self._rel_index)[0])
         if r is None:
             return None
         for i in range(self._rel_start[r], self._rel_start[r + 1]):
@@ -189,9 +188,9 @@ class LineageGraph:
             return tuple(self.columns(text))
         if self._node_id(text) is not None:
             return (text,)
-        relation, _, column = text.rpartition(".")
+        relation, column = split_node(text, self._rel_index)
         if relation in self._rel_index:
-            names = [c.rpartition(".")[2] for c in self.columns(relation)]
+            names = [c[len(relation) + 1:] for c in self.columns(relation)]
             near_column = difflib.get_close_matches(column, names, n=1, cutoff=0.6)
             hint = (f"did you mean `{relation}.{near_column[0]}`?" if near_column else
                     f"its columns: {', '.join(names)}")
@@ -279,6 +278,21 @@ class LineageGraph:
         return bisect_right(self._rel_start, node) - 1
 
 
+def split_node(node: str, relations: Container[str]) -> tuple[str, str]:
+    """``(relation, column)`` of a node id; a quoted column name may itself hold a dot.
+
+        >>> split_node("raw.orders.amount", {"raw.orders"}), split_node("q.a.b", {"q"})
+        (('raw.orders', 'amount'), ('q', 'a.b'))
+    """
+    i = node.rfind(".")
+    while i > 0:
+        if node[:i] in relations:
+            return node[:i], node[i + 1:]
+        i = node.rfind(".", 0, i)
+    relation, _, column = node.rpartition(".")
+    return relation, column
+
+
 def _ints(data: bytes) -> array[int]:
     values = array("I")
     values.frombytes(data)
@@ -317,7 +331,7 @@ class _Builder:
 
     def node(self, node_id: str) -> str:
         key = node_id.lower()
-        relation = key.rpartition(".")[0]
+        relation = split_node(key, self.relations)[0]
         if relation not in self.relations:
             # An edge from a relation nobody declared (e.g. an undeclared source).
             self.relations[relation] = (_SOURCE, {})
@@ -330,7 +344,7 @@ class _Builder:
         expr = self.exprs.setdefault(edge.expression.replace(_EXPR_SEP, " "), len(self.exprs))
         if edge.kind in INFLUENCE_KINDS:
             # Stored once per model: it reaches every output column of the model.
-            model = edge.target.lower().rpartition(".")[0]
+            model = split_node(edge.target.lower(), self.relations)[0]
             self.influence.setdefault((model, source, kind), expr)
             return
         self.value.setdefault((source, self.node(edge.target), kind), expr)

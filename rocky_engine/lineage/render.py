@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from rocky_engine.lineage.edges import EDGE_KINDS, INFLUENCE_KINDS, ColumnEdge
-from rocky_engine.lineage.graph import UPSTREAM, LineageResult
+from rocky_engine.lineage.graph import UPSTREAM, LineageResult, split_node
 
 _KIND_ORDER = {k: i for i, k in enumerate(EDGE_KINDS)}
 
@@ -80,13 +80,14 @@ def render_dot(result: LineageResult) -> str:
            '  node [shape=box, fontname="Helvetica", fontsize=10];',
            '  edge [fontname="Helvetica", fontsize=9];']
     roots = set(result.roots)
-    for i, (relation, nodes) in enumerate(_by_relation(result.nodes).items()):
+    for i, (relation, nodes) in enumerate(_by_relation(result).items()):
         out.append(f'  subgraph "cluster_{i}" {{')
         kind = result.relation_kinds.get(relation, "model")
         out.append(f'    label="{_dot(relation)} ({kind})";')
         for node in nodes:
             style = ', style="bold,filled", fillcolor="#fff3c4"' if node in roots else ""
-            out.append(f'    "{_dot(node)}" [label="{_dot(node.rpartition(".")[2])}"{style}];')
+            label = split_node(node, result.relation_kinds)[1]
+            out.append(f'    "{_dot(node)}" [label="{_dot(label)}"{style}];')
         out.append("  }")
     for e in result.edges:
         dashed = ", style=dashed" if e.kind in INFLUENCE_KINDS else ""
@@ -100,10 +101,11 @@ def render_mermaid(result: LineageResult) -> str:
     """A Mermaid flowchart (renders in GitHub PR bodies): subgraph per relation."""
     ids = {node: f"n{i}" for i, node in enumerate(result.nodes)}
     out = ["flowchart LR"]
-    for i, (relation, nodes) in enumerate(_by_relation(result.nodes).items()):
+    for i, (relation, nodes) in enumerate(_by_relation(result).items()):
         out.append(f'  subgraph r{i}["{_mermaid(relation)}"]')
         for node in nodes:
-            out.append(f'    {ids[node]}["{_mermaid(node.rpartition(".")[2])}"]')
+            label = split_node(node, result.relation_kinds)[1]
+            out.append(f'    {ids[node]}["{_mermaid(label)}"]')
         out.append("  end")
     for e in result.edges:
         arrow = "-.->" if e.kind in INFLUENCE_KINDS else "-->"
@@ -113,10 +115,10 @@ def render_mermaid(result: LineageResult) -> str:
     return "\n".join(out)
 
 
-def _by_relation(nodes: tuple[str, ...]) -> dict[str, list[str]]:
+def _by_relation(result: LineageResult) -> dict[str, list[str]]:
     grouped: dict[str, list[str]] = {}
-    for node in nodes:
-        grouped.setdefault(node.rpartition(".")[0], []).append(node)
+    for node in result.nodes:
+        grouped.setdefault(split_node(node, result.relation_kinds)[0], []).append(node)
     return grouped
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from rocky_engine.lineage.graph import LineageGraph
 
 INDEX_FILE = Path("target") / "lineage.idx"
-_FORMAT = 3  # bump whenever the state layout of LineageGraph changes
+_FORMAT = 4  # bump whenever the state layout of LineageGraph changes
 _MAGIC = b"ROCKYLIN"
 
 

@@ -202,3 +202,30 @@ def test_from_compile_accepts_edges_or_plain_tuples() -> None:
     graph = LineageGraph.from_compile(result)
     assert [(e.kind, e.source) for e in graph.upstream("b.id").edges] == [
         ("cast", "a.id"), ("copy", "raw.t.id")]
+
+
+def test_column_names_holding_dots_resolve() -> None:
+    g = LineageGraph.from_edges(
+        models={"q": ("a.b", "c")}, sources={"raw.t": ("x.y",)},
+        edges=[ColumnEdge("raw.t.x.y", "q.a.b", "copy", 't."x.y"'),
+               ColumnEdge("raw.t.x.y", "q.c", "filter", 'WHERE t."x.y" > 0')])
+    assert g.columns("q") == ["q.a.b", "q.c"]
+    assert _triples(g.upstream("q.a.b")) == {("copy", "raw.t.x.y", "q.a.b"),
+                                              ("filter", "raw.t.x.y", "q.a.b")}
+    doc = g.downstream("raw.t.x.y").to_json()
+    assert {"id": "q.a.b", "relation": "q", "column": "a.b", "type": "model"} in doc["nodes"]
+    assert g.relations == ["raw.t", "q"]
+
+
+def test_a_very_deep_chain_queries_and_renders() -> None:
+    from rocky_engine.lineage.render import render_text
+
+    n = 3000
+    g = LineageGraph.from_edges(
+        models={f"m{i}": ("id",) for i in range(n)}, sources={"raw.t": ("id",)},
+        edges=[ColumnEdge("raw.t.id" if i == 0 else f"m{i - 1}.id", f"m{i}.id", "copy", "id")
+               for i in range(n)])
+    result = g.upstream(f"m{n - 1}.id")
+    assert len(result.nodes) == n + 1
+    text = render_text(result)
+    assert text.splitlines()[-1].endswith("raw.t.id  ·  id")
