@@ -18,7 +18,6 @@ from rocky_engine.errors import (
     UsageError,
     WarehouseError,
 )
-from rocky_engine.project import Model, Project, SourceColumn, SourceTable, load_project
 
 __all__ = [
     "ConfigError",
@@ -43,12 +42,29 @@ __all__ = [
     "compile_project",
 ]
 
-_LAZY = {"CompileResult", "CompiledColumn", "CompiledModel", "compile_project"}
+# Imported on first use, so `import rocky_engine` (every CLI start) stays cheap:
+# the project loader pulls in pydantic, the compiler sqlglot's optimizer.
+_LAZY = {
+    "Model": "rocky_engine.project",
+    "Project": "rocky_engine.project",
+    "SourceColumn": "rocky_engine.project",
+    "SourceTable": "rocky_engine.project",
+    "load_project": "rocky_engine.project",
+    "CompileResult": "rocky_engine.compiler",
+    "CompiledColumn": "rocky_engine.compiler",
+    "CompiledModel": "rocky_engine.compiler",
+    "compile_project": "rocky_engine.compiler",
+}
 
 
 def __getattr__(name: str) -> object:
-    if name in _LAZY:
-        import rocky_engine.compiler as _compiler
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'rocky_engine' has no attribute {name!r}")
+    import importlib
 
-        return getattr(_compiler, name)
-    raise AttributeError(f"module 'rocky_engine' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
