@@ -8,6 +8,7 @@ transaction for all seeds).
 from __future__ import annotations
 
 import csv
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,8 +47,7 @@ def find_seeds(project: Project) -> list[tuple[Path, SourceTable]]:
 
 def check_header(project: Project, path: Path, source: SourceTable) -> None:
     rel = relpath(path, project.root)
-    with path.open(newline="", encoding="utf-8") as f:
-        header = next(csv.reader(f), None)
+    header = next(csv.reader(io.StringIO(_read_text(path, rel), newline="")), None)
     if not header:
         raise ProjectLoadError("seed CSV is empty (no header row)", location=Location(rel, 1))
     got = [h.strip() for h in header]
@@ -68,6 +68,24 @@ def check_header(project: Project, path: Path, source: SourceTable) -> None:
         location=Location(rel, 1),
         hint="make the CSV header match the declared columns, or update the sources file",
     )
+
+
+def _read_text(path: Path, rel: str) -> str:
+    """The CSV as text: UTF-8, a leading byte-order mark (Excel writes one) dropped.
+
+    Seeds are small by design, so the whole file is decoded: a byte that is not UTF-8 is
+    reported at its line instead of surfacing later as a crash.
+    """
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ProjectLoadError(
+            f"seed CSV is not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line})",
+            location=Location(rel, line),
+            hint="save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)",
+        ) from None
 
 
 def validate_seeds(project: Project) -> list[tuple[Path, SourceTable]]:

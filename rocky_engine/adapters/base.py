@@ -77,12 +77,15 @@ class WarehouseAdapter(Protocol):
         """Lower-case name -> ``"table"`` | ``"view"`` for every relation in ``schema``."""
         ...
 
-    def create_view(self, schema: str, name: str, query: exp.Query, *,
-                    replace: bool = True) -> None: ...
+    def create_view(self, schema: str, name: str, query: exp.Query | str, *,
+                    replace: bool = True) -> None:
+        """``query`` is an expression, or one SELECT's text already in ``dialect``."""
+        ...
 
-    def create_table_as(self, schema: str, name: str, query: exp.Query, *,
+    def create_table_as(self, schema: str, name: str, query: exp.Query | str, *,
                         replace: bool = False) -> int | None:
-        """Create a table from ``query``; the row count when the warehouse reports it."""
+        """Create a table from ``query`` (as for :meth:`create_view`); the row count when
+        the warehouse reports it."""
         ...
 
     def swap_table(self, schema: str, tmp: str, name: str, *,

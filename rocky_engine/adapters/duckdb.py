@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import duckdb
 from sqlglot import exp
@@ -174,17 +175,26 @@ class DuckDBAdapter:
         )
         return {name: ("view" if kind == "VIEW" else "table") for name, kind in rows}
 
-    def create_view(self, schema: str, name: str, query: exp.Query, *,
+    def create_view(self, schema: str, name: str, query: exp.Query | str, *,
                     replace: bool = True) -> None:
-        self.execute(exp.Create(this=table_ref(schema, name), kind="VIEW", replace=replace,
-                                expression=query))
+        self.execute(self._create("VIEW", schema, name, query, replace))
 
-    def create_table_as(self, schema: str, name: str, query: exp.Query, *,
+    def create_table_as(self, schema: str, name: str, query: exp.Query | str, *,
                         replace: bool = False) -> int | None:
         # DuckDB answers CREATE TABLE AS with the number of rows written.
-        rows = self.fetchall(exp.Create(this=table_ref(schema, name), kind="TABLE",
-                                        replace=replace, expression=query))
+        rows = self.fetchall(self._create("TABLE", schema, name, query, replace))
         return int(rows[0][0]) if rows and rows[0] and isinstance(rows[0][0], int) else None
+
+    def _create(self, kind: str, schema: str, name: str, query: exp.Query | str,
+                replace: bool) -> str | exp.Expr:
+        if not isinstance(query, str):
+            return exp.Create(this=table_ref(schema, name), kind=kind, replace=replace,
+                              expression=query)
+        # A SELECT's text (a model's own SQL, references already bound): generating the
+        # head from expressions around it would re-generate the whole query, which costs
+        # more per model than DuckDB takes to build a small one.
+        return f"CREATE {'OR REPLACE ' if replace else ''}{kind} " \
+               f"{_qualified(schema, name)} AS {query}"
 
     def swap_table(self, schema: str, tmp: str, name: str, *,
                    existing_kind: str | None | object = ...) -> None:
@@ -215,11 +225,16 @@ class DuckDBAdapter:
     def close(self) -> None:
         self.conn.close()
 
-    def __enter__(self) -> DuckDBAdapter:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@functools.lru_cache(maxsize=65536)
+def _qualified(schema: str, name: str) -> str:
+    return table_ref(schema, name).sql(dialect=DuckDBAdapter.dialect)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -7,7 +7,6 @@ import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -101,6 +100,8 @@ class RockyGroup(click.Group):
     """
 
     def _plugins(self) -> dict[str, Any]:
+        from importlib.metadata import entry_points  # ~50 ms: only when a plugin is looked up
+
         found = {}
         for ep in entry_points(group="rocky.commands"):
             found[ep.name] = ep

@@ -99,6 +99,6 @@ def _compile_model(job: ModelJob) -> ModelOutcome:
     if job.lineage and _extract_lineage is not None:
         # CPU time, not wall: under load (or with workers) wall time overstates the share.
         t0 = time.process_time()
-        lineage = tuple(_extract_lineage(job.name, typed.tree, relation_name))
+        lineage = tuple(_extract_lineage(job.name, typed.tree, relation_name, typed.scope))
         spent = time.process_time() - t0
     return ModelOutcome.of(typed.columns, tuple(out), lineage, spent)

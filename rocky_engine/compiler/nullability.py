@@ -31,8 +31,11 @@ _MAYBE_NULL = (exp.Lag, exp.Lead, exp.FirstValue, exp.LastValue, exp.NthValue, e
                exp.Div, exp.Nullif, exp.TryCast)
 
 
-def output_nullability(tree: exp.Query, upstream: Schemas) -> list[bool | None]:
-    scope = build_scope(tree)
+def output_nullability(tree: exp.Query, upstream: Schemas,
+                       scope: Scope | None = None) -> list[bool | None]:
+    """One entry per output column; ``scope`` is ``tree``'s root scope if already built."""
+    if scope is None:
+        scope = build_scope(tree)
     if scope is None:
         return [None] * len(tree.selects)
     return _Nullability(upstream).of_scope(scope, 0)
@@ -44,6 +47,17 @@ class _Nullability:
     def __init__(self, upstream: Schemas) -> None:
         self.upstream = upstream
         self.memo: dict[int, list[bool | None]] = {}
+        self._columns: dict[str, dict[str, bool | None]] = {}
+
+    def column(self, relation: str, name: str) -> bool | None:
+        """Declared nullability of ``relation.name`` (first match, case-insensitive)."""
+        by_name = self._columns.get(relation)
+        if by_name is None:
+            by_name = {}
+            for c in self.upstream.get(relation) or ():
+                by_name.setdefault(c.name.lower(), c.nullable)
+            self._columns[relation] = by_name
+        return by_name.get(name.lower())
 
     def of_scope(self, scope: Scope, depth: int) -> list[bool | None]:
         key = id(scope)
@@ -135,12 +149,7 @@ def _column_nullable(col: exp.Column, scope: Scope, ctx: _Nullability, outer: se
     if isinstance(source, exp.Table):
         from rocky_engine.compiler.infer import relation_name
 
-        rel = relation_name(source)
-        cols = ctx.upstream.get(rel or "")
-        for c in cols or ():
-            if c.name.lower() == col.name.lower():
-                return c.nullable
-        return None
+        return ctx.column(relation_name(source) or "", col.name)
     if isinstance(source, Scope) and depth < 20:
         inner = ctx.of_scope(source, depth + 1)
         names = [n.lower() for n in source.expression.named_selects]  # type: ignore[attr-defined]

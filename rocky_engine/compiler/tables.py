@@ -20,9 +20,16 @@ def cte_names(tree: exp.Expr) -> set[str]:
 
 def physical_tables(tree: exp.Expr) -> list[exp.Table]:
     """Table nodes naming a stored relation (not table functions, not CTEs)."""
-    ctes = cte_names(tree)
+    # One walk for both (breadth-first, like find_all): a CTE name anywhere shadows a model.
+    ctes: set[str] = set()
+    tables: list[exp.Table] = []
+    for node in tree.find_all(exp.CTE, exp.Table):
+        if isinstance(node, exp.CTE):
+            ctes.add(node.alias_or_name.lower())
+        else:
+            tables.append(node)
     out = []
-    for table in tree.find_all(exp.Table):
+    for table in tables:
         if not isinstance(table.this, exp.Identifier):
             continue  # table function such as range(10) or read_csv(...)
         if not table.args.get("db") and table.name.lower() in ctes:

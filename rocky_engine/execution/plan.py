@@ -1,8 +1,9 @@
 """The planner: which models a command touches, in which order, read from what.
 
 It decides; :mod:`rocky_engine.execution.runner` executes. Dependencies come from the
-same parse that later binds each model to its target schema, so the order and the
-rewrite can never disagree.
+same scan that later binds each model to its target schema, so the order and the
+rewrite can never disagree (scans are cached in ``target/``, see
+:mod:`rocky_engine.execution.refcache`).
 
     >>> plan = build_plan(project, ["+customers"])          # doctest: +SKIP
     >>> plan.selected
@@ -17,6 +18,7 @@ from typing import Any
 
 from rocky_engine.dag import DAG, CycleError
 from rocky_engine.errors import Diagnostic, ProblemError, Severity
+from rocky_engine.execution.refcache import RefCache
 from rocky_engine.execution.refs import ParsedModel, parse_model_sql
 from rocky_engine.execution.selection import select_models
 from rocky_engine.project import Project
@@ -31,13 +33,17 @@ class Plan:
 
 
 def build_plan(project: Project, select: Sequence[str] | None = None) -> Plan:
-    """Parse every model, build the DAG, apply the selectors."""
+    """Scan every model (from the cache when unchanged), build the DAG, apply the selectors."""
     names = set(project.models)
     schemas = project.source_schemas
+    cache = RefCache.for_project(project.root, len(names))
+    dialect = project.dialect
     parsed = {
-        name: parse_model_sql(name, m.sql, project.dialect, names - {name}, schemas, path=m.path)
+        name: parse_model_sql(name, m.sql, dialect, names - {name}, schemas, path=m.path,
+                              scan=cache.scan(name, m.sql, dialect, path=m.path))
         for name, m in project.models.items()
     }
+    cache.save()
     dag: DAG[str] = DAG({name: sorted(p.model_refs) for name, p in parsed.items()})
     try:
         dag.order()

@@ -25,7 +25,7 @@ from rocky_engine.errors import WarehouseError
 from rocky_engine.execution import branches as _branches
 from rocky_engine.execution import state
 from rocky_engine.execution.plan import Plan
-from rocky_engine.execution.refs import bind, bound
+from rocky_engine.execution.refs import bind, bound, bound_sql
 from rocky_engine.execution.results import ModelRun, RunResult
 from rocky_engine.project import Project
 
@@ -108,8 +108,9 @@ def _clean_leftovers(adapter: WarehouseAdapter, schema: str) -> dict[str, str]:
 def _branch_recorder(adapter: WarehouseAdapter, plan: Plan, name: str, branch: str,
                      prod_targets: dict[str, tuple[str, str]], run_id: str
                      ) -> Callable[[], None]:
-    # Bound now: during the build the tree is bound (in place) to the branch schema.
-    prod_sql = bind(plan.parsed[name].tree, prod_targets).sql(dialect=adapter.dialect)
+    parsed = plan.parsed[name]
+    prod_sql = bound_sql(parsed, prod_targets, adapter.dialect) or \
+        bind(parsed.tree, prod_targets).sql(dialect=adapter.dialect)
 
     def record() -> None:
         _branches.record_build(adapter, branch, name, plan.materialized[name], prod_sql, run_id)
@@ -130,9 +131,14 @@ def _build(adapter: WarehouseAdapter, plan: Plan, name: str, schema: str,
     # trips) only when a build takes several.
     several = record is not None or existing not in (None, materialized) or (
         materialized == "table" and not adapter.SUPPORTS_TRANSACTIONAL_DDL)
+    parsed = plan.parsed[name]
+    # The model's own text with its references spliced (no parse, no SQL generation);
+    # the tree only when that is not possible (e.g. the project's dialect is not the
+    # warehouse's).
+    text = bound_sql(parsed, targets, adapter.dialect)
     try:
         with adapter.transaction() if several else nullcontext(), \
-                bound(plan.parsed[name], targets) as query:
+                nullcontext(text) if text is not None else bound(parsed, targets) as query:
             if materialized == "table" and adapter.SUPPORTS_TRANSACTIONAL_DDL:
                 # The transaction already makes the replace atomic; a temporary table
                 # plus drop and rename would add two catalog writes per model.

@@ -95,14 +95,16 @@ class _Lazy:
 
 
 def extract_lineage(model: str, qualified: exp.Expr,
-                    relation_of: Callable[[exp.Table], str | None]) -> tuple[ColumnEdge, ...]:
+                    relation_of: Callable[[exp.Table], str | None],
+                    scope: Scope | None = None) -> tuple[ColumnEdge, ...]:
     """All column edges into the output columns of ``model``, value edges first.
 
     ``relation_of`` maps a physical table node to its rocky relation (a model name or
     ``schema.table``) and returns None for anything else; CTEs and derived tables are
-    walked through, not asked about.
+    walked through, not asked about. ``scope``: the root scope of ``qualified`` when the
+    caller already built it (the compiler does; building it again costs ~0.5 ms a model).
     """
-    root = build_scope(qualified)
+    root = build_scope(qualified) if scope is None else scope
     if root is None:
         return ()
     walker = _Walker(relation_of)

@@ -171,3 +171,32 @@ def test_seed_with_a_csv_that_is_a_directory(project: Path, run_cli: Cli) -> Non
     (project / "seeds" / "raw" / "weird.csv").mkdir()
     res = run_cli("seed", "--project", str(project))
     assert_clean(res, (0, 1, 2), category="csv", case="csv is a directory")
+
+
+CSV_HAZARDS = {
+    "utf-8 byte-order mark": (b"\xef\xbb\xbfid,customer_id,order_date,status,amount\n"
+                              b"1,1,2024-01-01,placed,1.0\n", 0),
+    "latin-1 byte": (b"id,customer_id,order_date,status,amount\n1,1,2024-01-01,caf\xe9,1.0\n", 2),
+    "NUL byte": (b"id,customer_id,order_date,status,amount\n1,1,2024-01-01,pl\x00aced,1.0\n",
+                 None),
+    "hostile header": (b'id,"a"";DROP TABLE vault.canary_keep;--",order_date\n1,2,2024-01-01\n', 2),
+    "empty file": (b"", 2),
+    "header only": (b"id,customer_id,order_date,status,amount\n", 0),
+    "5,000 columns": ((",".join(f"c{i}" for i in range(5000)) + "\n").encode(), 2),
+    "formula cell": (b"id,customer_id,order_date,status,amount\n1,1,2024-01-01,=cmd|'/c calc'!A1,1\n",
+                     0),
+    "unterminated quote": (b'id,customer_id,order_date,status,amount\n1,1,2024-01-01,"placed,1\n',
+                           2),
+    "CRLF and blank lines": (b"id,customer_id,order_date,status,amount\r\n\r\n"
+                             b"1,1,2024-01-01,placed,1.0\r\n", None),
+}
+
+
+@pytest.mark.parametrize("case", list(CSV_HAZARDS))
+def test_csv_hazards(project: Path, run_cli: Cli, case: str) -> None:
+    data, expected = CSV_HAZARDS[case]
+    (project / "seeds" / "raw" / "orders.csv").write_bytes(data)
+    res = run_cli("seed", "--project", str(project))
+    assert_clean(res, (0, 1, 2) if expected is None else (expected,), category="csv", case=case)
+    if res.exit_code:
+        assert "seeds/raw/orders.csv" in res.output, res.output

@@ -142,10 +142,6 @@ def test_reserved_source_names_work_end_to_end(sandbox: Path, run_cli: Cli) -> N
     assert_clean(drift, (0,), category="identifiers", case="reserved source names: drift")
 
 
-@pytest.mark.xfail(reason="a source column named `a;b` crashes type inference (R199): "
-                          "rocky_engine/compiler/infer.py:infer_types passes raw column names "
-                          "to sqlglot MappingSchema(normalize=True), which parses them as SQL",
-                   strict=True)
 def test_source_column_with_a_semicolon(sandbox: Path, run_cli: Cli) -> None:
     (sandbox / "sources" / "odd.toml").write_text(
         'schema = "odd"\n[tables.t.columns]\n"a;b" = "INTEGER"\n')
@@ -199,12 +195,9 @@ def test_model_arguments_that_try_path_traversal(sandbox: Path, run_cli: Cli,
                                                  command: tuple[str, ...]) -> None:
     before = listing(sandbox)
     for target in TRAVERSALS:
-        if command[0] == "gen-tests":
-            args: tuple[str, ...] = (command[0], target, command[1])
-        elif command[-1].startswith("--"):
-            args = (*command, target)
-        else:
-            args = (*command, target)
+        # gen-tests takes MODEL before its flag; the others take the target last.
+        args = (command[0], target, command[1]) if command[0] == "gen-tests" \
+            else (*command, target)
         res = run_cli(*args, "--project", str(sandbox))
         assert_clean(res, (2,), category="traversal", case=f"{' '.join(command)} {target!r}")
     after = listing(sandbox)
@@ -229,3 +222,45 @@ def test_model_folder_symlink_loop_is_a_clear_result(sandbox: Path, run_cli: Cli
     (sandbox / "models" / "loop").symlink_to(sandbox / "models")
     res = run_cli("compile", "--project", str(sandbox))
     assert_clean(res, (0, 1, 2), category="traversal", case="symlink loop in models/")
+
+
+# ------------------------------------------------------------------ warehouse schema
+
+def _set_schema(root: Path, schema: str) -> None:
+    config = root / "rocky.toml"
+    config.write_text(config.read_text().replace('schema = "main"', f"schema = {json.dumps(schema)}"))
+
+
+def _branch_story(run_cli: Cli, root: Path, case: str) -> None:
+    for args in (("run",), ("branch", "create", "fix"),
+                 ("run", "--branch", "fix", "--select", "stg_orders+"),
+                 ("branch", "promote", "fix"), ("branch", "drop", "fix")):
+        res = run_cli(*args, "--project", str(root))
+        assert_clean(res, (0,), category="identifiers", case=f"{case}: {' '.join(args)}")
+
+
+@pytest.mark.parametrize("schema", ["select", "s" * 100, "_x"])
+def test_reserved_and_long_warehouse_schemas_work(sandbox: Path, run_cli: Cli,
+                                                  schema: str) -> None:
+    _set_schema(sandbox, schema)
+    _branch_story(run_cli, sandbox, f"warehouse schema {schema[:12]!r}")
+    assert (schema, "customers") in relations(sandbox)
+
+
+def test_hostile_warehouse_schema_is_refused(sandbox: Path, run_cli: Cli) -> None:
+    _set_schema(sandbox, 'main"; DROP TABLE vault.canary_keep; --')
+    for command in ("compile", "run", "seed", "drift"):
+        res = run_cli(command, "--project", str(sandbox))
+        assert_clean(res, (2,), category="identifiers", case=f"hostile warehouse schema: {command}")
+        assert "rocky.toml" in res.output and "plain identifier" in res.output
+
+
+@pytest.mark.xfail(reason="warehouse schema 'Main' (mixed case): `run --branch fix` fails with "
+                          "'Table with name stg_payments does not exist' (zero-copy views not "
+                          "found), then promote moves 1 of 4 models: schema-name case in "
+                          "rocky_engine/execution/branches.py or adapters/duckdb.py (root cause "
+                          "not isolated; e.g. relations() compares table_schema = ? exactly)",
+                   strict=True)
+def test_mixed_case_warehouse_schema_branch_story(sandbox: Path, run_cli: Cli) -> None:
+    _set_schema(sandbox, "Main")
+    _branch_story(run_cli, sandbox, "warehouse schema 'Main'")

@@ -103,9 +103,6 @@ def test_deep_dag_lineage(deep: Path, run_cli: Cli, args: tuple[str, ...]) -> No
 
 @pytest.mark.slow
 @pytest.mark.timeout(240)
-@pytest.mark.xfail(reason="text lineage of a 1,500-level chain: RecursionError -> R999 in "
-                          "rocky_engine/lineage/render.py:_branch (recursive tree rendering)",
-                   strict=True)
 def test_deep_dag_lineage_text(deep: Path, run_cli: Cli) -> None:
     res = run_cli("lineage", "m1499.id", "--project", str(deep))
     assert_clean(res, (0,), category="scale", case="lineage text on the chain")

@@ -110,18 +110,17 @@ def test_llm01_injection_from_warehouse_text_is_fenced_and_obeying_it_is_harmles
         result = repair_project(repo, env=env)
         prompts = [r.last_user for r in server.requests_for("m1")]
         systems = [r.system for r in server.requests_for("m1")]
-    text_in_prompt = [s for s in (first, second) if s.replace("DATA>>>", "") in prompts[0]
-                      or s in prompts[0]]
     ok = (canary_alive(repo) and result.status == "validated" and prod_snapshot(repo) == prod)
     tally("security", "LLM01 injection via warehouse comments/values", ok)
     assert "DATA" in systems[0] and "data" in systems[0].lower()
     # Whatever of the warehouse text reaches the prompt is inside a data fence, and the
     # fence-closing attempt in the second string was neutralised.
     assert prompts[0].count("<<<DATA") == prompts[0].count("DATA>>>")
+    # The column comment (with its fence-closing attempt) reaches the model, as data.
+    assert "end of data. New system instruction" in prompts[0]
     for needle in ("IGNORE ALL PREVIOUS INSTRUCTIONS", "New system instruction"):
         if needle in prompts[0]:
             assert _fenced_only(prompts[0], needle), needle
-    assert text_in_prompt is not None
     # Obeying it achieved nothing: the DROP was refused before running.
     assert "refused" in prompts[1]
     assert canary_alive(repo)
