@@ -65,6 +65,8 @@ def digest(*parts: str) -> str:
 
 
 def _blob(items: Any) -> bytes:
+    if isinstance(items, LazyTuple) and items.blob is not None:
+        return items.blob  # already pickled (by a worker process): same format
     return pickle.dumps(tuple(items), protocol=_PROTOCOL) if items else b""
 
 

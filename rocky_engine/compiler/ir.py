@@ -77,7 +77,27 @@ class LazyTuple(Sequence[Any]):
     def __repr__(self) -> str:
         return repr(self._get())
 
+    @classmethod
+    def encode(cls, items: Sequence[Any]) -> LazyTuple:
+        """A LazyTuple of ``items``, already in its pickled form.
+
+            >>> LazyTuple.encode((1, 2)) == (1, 2), LazyTuple.encode(()).blob
+            (True, b'')
+        """
+        if isinstance(items, LazyTuple):
+            return items
+        return cls(pickle.dumps(tuple(items), protocol=pickle.HIGHEST_PROTOCOL) if items else b"")
+
+    @property
+    def blob(self) -> bytes | None:
+        """The pickled items (what the compile cache stores), or None once decoded."""
+        return self._blob
+
     def __reduce__(self) -> tuple[Any, ...]:
+        # Still encoded: travel as the blob (a worker's result reaches the cache without
+        # being decoded and re-encoded by the parent process).
+        if self._items is None and self._blob is not None:
+            return (LazyTuple, (self._blob,))
         return (tuple, (self._get(),))
 
 

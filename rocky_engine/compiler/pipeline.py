@@ -21,12 +21,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from rocky_engine.codes import diag
 from rocky_engine.compiler.cache import CompileCache, digest
 from rocky_engine.compiler.ir import (
     CompiledColumn,
+    LazyTuple,
     CompiledModel,
     CompileResult,
     CompileStats,
@@ -99,9 +101,17 @@ def _compile_task(job: ModelJob) -> ModelOutcome:
     from rocky_engine.compiler.model import compile_model
 
     try:
-        return compile_model(job)
+        outcome = compile_model(job)
+        if os.getpid() != _PARENT_PID:
+            # Pickled once, here: the parent stores these blobs in the cache as they are.
+            outcome = replace(outcome, columns=LazyTuple.encode(outcome.columns),
+                              lineage=LazyTuple.encode(outcome.lineage))
+        return outcome
     finally:
         _collect_young()
+
+
+_PARENT_PID = os.getpid()  # set again by _Pool before forking
 
 
 def _collect_young() -> None:
@@ -136,6 +146,8 @@ class _Pool:
 
             import rocky_engine.compiler.model  # noqa: F401 - imported once, before the fork
 
+            global _PARENT_PID
+            _PARENT_PID = os.getpid()
             gc.freeze()  # keep the parent's objects out of the children's GC (copy-on-write)
             self._pool = multiprocessing.get_context("fork").Pool(self.workers)
             self.used = self.workers

@@ -9,7 +9,7 @@ import pytest
 
 from rocky_engine.adapters.duckdb import DuckDBAdapter
 from rocky_engine.errors import ProblemError
-from rocky_engine.execution import refcache
+from rocky_engine.execution import refcache, refs
 from rocky_engine.execution.plan import build_plan
 from rocky_engine.execution.refcache import CACHE_FILE, RefCache
 from rocky_engine.execution.refs import bind, bound_sql, parse_model_sql
@@ -147,3 +147,18 @@ def test_run_builds_a_model_with_comments_and_semicolon(built_shop: Path) -> Non
         (text,) = a.fetchall("SELECT sql FROM duckdb_views() WHERE view_name = 'note'")[0]
         assert "main.stg_customers" in text  # bound to prod (DuckDB re-renders view SQL)
         assert a.row_count("main", "note") == a.row_count("main", "stg_customers")
+
+
+def test_a_warm_run_parses_no_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _wide_project(tmp_path, refcache.MIN_MODELS + 10)
+    (tmp_path / "models" / "m001.toml").write_text('materialized = "table"\n')
+    assert make_ctx(tmp_path).run().ok  # cold: parses, fills the cache
+
+    def refuse(*a: object, **k: object) -> None:
+        raise AssertionError("a warm run must not parse or generate model SQL")
+
+    monkeypatch.setattr(refs, "_parse", refuse)
+    monkeypatch.setattr(refs.ParsedModel, "tree", property(refuse))
+    result = make_ctx(tmp_path).run()
+    assert result.ok and result.count("success") == refcache.MIN_MODELS + 10
+    assert result.model("m001").rows == 1 and result.model("m003").materialized == "view"

@@ -16,9 +16,9 @@ for _p in (str(_TESTS), str(_TESTS / "agent" / "repair"), str(Path(__file__).res
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
-from hardening_helpers import add_canary, canary_alive, listing  # noqa: E402
+from hardening_helpers import add_canary, canary_alive, listing
 
-from rocky_engine.context import Context  # noqa: E402
+from rocky_engine.context import Context
 
 
 @pytest.fixture

@@ -39,8 +39,8 @@ def tally(category: str, case: str, survived: bool) -> None:
 def assert_clean(result: object, allowed: tuple[int, ...] = (0, 1, 2), *,
                  category: str = "", case: str = "") -> None:
     """The CLI ended in a clear error or a result: allowed exit code, no crash markers."""
-    code = getattr(result, "exit_code")
-    output = getattr(result, "output")
+    code = result.exit_code  # type: ignore[attr-defined]
+    output = result.output  # type: ignore[attr-defined]
     ok = code in allowed and not any(m in output for m in INTERNAL_MARKERS)
     if category:
         tally(category, case, ok)

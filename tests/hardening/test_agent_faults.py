@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import pytest
 from fakes.github_api import FakeGitHub
@@ -128,7 +128,7 @@ class _GarbageGitHub:
         self.hits = 0
         self._httpd: ThreadingHTTPServer | None = None
 
-    def __enter__(self) -> _GarbageGitHub:
+    def __enter__(self) -> Self:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):

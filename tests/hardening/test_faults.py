@@ -51,7 +51,7 @@ def _env() -> dict[str, str]:
 
 def _timed(cmd: list[str]) -> tuple[float, subprocess.CompletedProcess[str]]:
     start = time.monotonic()
-    done = subprocess.run(cmd, capture_output=True, text=True, env=_env(), timeout=240)
+    done = subprocess.run(cmd, capture_output=True, check=False, text=True, env=_env(), timeout=240)
     return time.monotonic() - start, done
 
 
@@ -106,7 +106,7 @@ def test_kill_run_at_random_points(built_box: Path, tmp_path: Path) -> None:
         mid = prod_snapshot(root)
         whole = mid == expected and not _no_tmp_relations(root)
         res = subprocess.run(_rocky(root, "run", "--format", "json"), capture_output=True,
-                             text=True, env=_env(), timeout=240)
+                             check=False, text=True, env=_env(), timeout=240)
         ok = whole and res.returncode == 0 and prod_snapshot(root) == expected
         tally("kill", f"run killed={killed} at {delay:.2f}s", ok)
         assert whole, f"kill {i} at {delay:.2f}s left prod inconsistent"
@@ -121,7 +121,7 @@ def _branch_ready(root: Path) -> None:
     model = root / "models" / "stg_orders.sql"
     model.write_text(model.read_text().replace("FROM raw.orders", "FROM raw.orders WHERE id % 2 = 0"))
     for args in (("branch", "create", "fix"), ("run", "--branch", "fix", "--select", "stg_orders+")):
-        done = subprocess.run(_rocky(root, *args), capture_output=True, text=True, env=_env())
+        done = subprocess.run(_rocky(root, *args), capture_output=True, check=False, text=True, env=_env())
         assert done.returncode == 0, done.stderr
 
 
@@ -140,7 +140,7 @@ def test_kill_branch_promote_at_random_points(built_box: Path, tmp_path: Path) -
         mid = prod_snapshot(trial)
         atomic = mid in (before, after)
         res = subprocess.run(_rocky(trial, "branch", "promote", "fix"), capture_output=True,
-                             text=True, env=_env(), timeout=240)
+                             check=False, text=True, env=_env(), timeout=240)
         ok = atomic and res.returncode == 0 and prod_snapshot(trial) == after
         tally("kill", f"promote killed={killed} at {delay:.2f}s", ok)
         assert atomic, f"kill {i} at {delay:.2f}s left prod half-promoted"
@@ -169,14 +169,14 @@ def test_kill_drift_accept_at_random_points(sandbox: Path, tmp_path: Path) -> No
         tomllib.loads(text)  # always valid TOML
         leftovers = [p.name for p in sources.parent.iterdir() if p.name != "raw.toml"]
         res = subprocess.run(_rocky(root, "drift", "--accept", "--yes"), capture_output=True,
-                             text=True, env=_env(), timeout=240)
+                             check=False, text=True, env=_env(), timeout=240)
         ok = whole and not leftovers and res.returncode == 0 and sources.read_text() == new
         tally("kill", f"drift --accept killed={killed} at {delay:.2f}s", ok)
         assert whole, f"kill {i} at {delay:.2f}s left a half-written sources file"
         assert not leftovers, leftovers
         assert res.returncode == 0, res.stderr
         assert sources.read_text() == new
-        check = subprocess.run(_rocky(root, "drift", "--check"), capture_output=True, text=True,
+        check = subprocess.run(_rocky(root, "drift", "--check"), capture_output=True, check=False, text=True,
                                env=_env(), timeout=240)
         assert check.returncode == 0, check.stdout + check.stderr
 
@@ -214,7 +214,7 @@ def test_kill_repair_at_random_points(built_box: Path, tmp_path: Path) -> None:
         untouched = checkout_state(trial) == before and prod_snapshot(trial) == prod
         _git_ok(trial)
         res = subprocess.run(_rocky(trial, "repair", "--format", "json"), capture_output=True,
-                             text=True, env=_env(), timeout=240)
+                             check=False, text=True, env=_env(), timeout=240)
         data = json.loads(res.stdout) if res.stdout.startswith("{") else {}
         ok = (untouched and res.returncode == 0 and data.get("status") == "validated"
               and git(trial, "rev-parse", "main") == main_head)
@@ -235,13 +235,13 @@ def tiny_disk(tmp_path: Path) -> Any:
     mnt = tmp_path / "tiny"
     mnt.mkdir()
     made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(mnt)],
-                          capture_output=True)
+                          capture_output=True, check=False)
     if made.returncode != 0:
         pytest.skip("cannot mount a tmpfs here (needs root): disk-full not simulated")
     try:
         yield mnt
     finally:
-        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True, check=False)
 
 
 def test_disk_full_during_run_is_a_clear_error_and_recovers(
@@ -308,7 +308,7 @@ def test_remote_that_rejects_the_push(built_box: Path, tmp_path: Path) -> None:
     env = {**_env(), "GITHUB_TOKEN": "ghs_hardening_secret_456",
            "GITHUB_API_URL": "http://127.0.0.1:9"}
     res = subprocess.run(_rocky(root, "repair", "--open-pr", "--format", "json"),
-                         capture_output=True, text=True, env=env, timeout=240)
+                         capture_output=True, check=False, text=True, env=env, timeout=240)
     out = res.stdout + res.stderr
     ok = (res.returncode in (1, 2) and "Traceback" not in out
           and "ghs_hardening_secret_456" not in out)

@@ -46,12 +46,12 @@ def _compile(run_cli: Cli, root: Path) -> Any:
 
 def _check_compile_json(res: object, case: str) -> None:
     assert_clean(res, (0, 1, 2), category="sql", case=case)
-    data = json.loads(getattr(res, "stdout"))
-    if getattr(res, "exit_code") == 2:
+    data = json.loads(res.stdout)
+    if res.exit_code == 2:
         assert data["error"]["code"].startswith("R")
     else:
         assert isinstance(data["diagnostics"], list)
-        if getattr(res, "exit_code") == 1:
+        if res.exit_code == 1:
             assert any(d["severity"] == "error" and d["file"] for d in data["diagnostics"])
 
 
@@ -140,8 +140,7 @@ CSV_CELLS = st.one_of(
 def test_random_csv_seed(project: Path, run_cli: Cli, rows: list[list[str]], header: bool) -> None:
     csv = project / "seeds" / "raw" / "orders.csv"
     original = csv.read_bytes()
-    lines = ([",".join(["id", "customer_id", "order_date", "status", "amount"])]
-             if header else [])
+    lines = ["id,customer_id,order_date,status,amount"] if header else []
     lines += [",".join(r) for r in rows]
     csv.write_text("\n".join(lines), encoding="utf-8", errors="surrogatepass")
     try:
@@ -174,8 +173,8 @@ def test_seed_with_a_csv_that_is_a_directory(project: Path, run_cli: Cli) -> Non
 
 
 CSV_HAZARDS = {
-    "utf-8 byte-order mark": (b"\xef\xbb\xbfid,customer_id,order_date,status,amount\n"
-                              b"1,1,2024-01-01,placed,1.0\n", 0),
+    "utf-8 byte-order mark": ((b"\xef\xbb\xbfid,customer_id,order_date,status,amount\n"
+                               b"1,1,2024-01-01,placed,1.0\n"), 0),
     "latin-1 byte": (b"id,customer_id,order_date,status,amount\n1,1,2024-01-01,caf\xe9,1.0\n", 2),
     "NUL byte": (b"id,customer_id,order_date,status,amount\n1,1,2024-01-01,pl\x00aced,1.0\n",
                  None),
@@ -187,8 +186,8 @@ CSV_HAZARDS = {
                      0),
     "unterminated quote": (b'id,customer_id,order_date,status,amount\n1,1,2024-01-01,"placed,1\n',
                            2),
-    "CRLF and blank lines": (b"id,customer_id,order_date,status,amount\r\n\r\n"
-                             b"1,1,2024-01-01,placed,1.0\r\n", None),
+    "CRLF and blank lines": ((b"id,customer_id,order_date,status,amount\r\n\r\n"
+                              b"1,1,2024-01-01,placed,1.0\r\n"), None),
 }
 
 

@@ -9,6 +9,7 @@ written next to the project.
 from __future__ import annotations
 
 import json
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -264,3 +265,35 @@ def test_hostile_warehouse_schema_is_refused(sandbox: Path, run_cli: Cli) -> Non
 def test_mixed_case_warehouse_schema_branch_story(sandbox: Path, run_cli: Cli) -> None:
     _set_schema(sandbox, "Main")
     _branch_story(run_cli, sandbox, "warehouse schema 'Main'")
+
+
+# ------------------------------------------------------------------ drift --accept
+
+def test_drift_accept_with_hostile_live_names(sandbox: Path, run_cli: Cli) -> None:
+    conn = duckdb.connect(str(sandbox / "warehouse.duckdb"))
+    try:
+        # A column name that tries to break out of its TOML key, and one with SQL in it.
+        conn.execute('ALTER TABLE raw.orders ADD COLUMN "evil"" = 1\n[tables.pwn]\nx = ""INTEGER" '
+                     "VARCHAR")
+        conn.execute('ALTER TABLE raw.orders ADD COLUMN "é;DROP TABLE vault.canary_keep;--" INTEGER')
+        conn.execute('CREATE TABLE raw."new""tbl" (id INTEGER)')
+    finally:
+        conn.close()
+    sources = sandbox / "sources" / "raw.toml"
+    old = sources.read_text()
+    # A live table whose name the loader would refuse: refused before anything is written.
+    res = run_cli("drift", "--accept", "--yes", "--project", str(sandbox))
+    assert_clean(res, (2,), category="identifiers", case="drift --accept: table new\"tbl")
+    assert "not a plain identifier" in res.output and sources.read_text() == old
+    conn = duckdb.connect(str(sandbox / "warehouse.duckdb"))
+    conn.execute('DROP TABLE raw."new""tbl"')
+    conn.close()
+    # Hostile column names are written as quoted keys: valid TOML, no new table smuggled in.
+    res = run_cli("drift", "--accept", "--yes", "--project", str(sandbox))
+    assert_clean(res, (0,), category="identifiers", case="drift --accept: hostile column names")
+    spec = tomllib.loads(sources.read_text())
+    assert "pwn" not in spec["tables"]
+    assert 'evil" = 1\n[tables.pwn]\nx = "INTEGER' in spec["tables"]["orders"]["columns"]
+    check = run_cli("drift", "--check", "--project", str(sandbox))
+    assert_clean(check, (0,), category="identifiers", case="drift --check after accept")
+    assert_clean(run_cli("run", "--project", str(sandbox)), (0,))
