@@ -101,16 +101,24 @@ class GitHubClient:
         owner = repo.split("/")[0]
         found = self._request("GET", f"/repos/{repo}/pulls",
                               params={"head": f"{owner}:{branch}", "state": "open"})
-        if isinstance(found, list) and found:
-            number = int(found[0]["number"])
+        if not isinstance(found, list):
+            raise _unexpected("GET", "pulls", "a list of pull requests")
+        open_prs = [pr for pr in found if isinstance(pr, dict) and "number" in pr]
+        if len(open_prs) != len(found):
+            raise _unexpected("GET", "pulls", "pull request objects")
+        if open_prs:
+            number = _number(open_prs[0], "GET")
             data = self._request("PATCH", f"/repos/{repo}/pulls/{number}",
                                  json={"title": title, "body": body})
-            return PullRequest(number, str(data.get("html_url", "")), created=False)
+            url = data.get("html_url", "") if isinstance(data, dict) else ""
+            return PullRequest(number, str(url), created=False)
         data = self._request("POST", f"/repos/{repo}/pulls", json={
             "title": title, "head": branch, "base": base or self.settings.base, "body": body,
             "maintainer_can_modify": True,
         })
-        return PullRequest(int(data["number"]), str(data.get("html_url", "")), created=True)
+        if not isinstance(data, dict):
+            raise _unexpected("POST", "pulls", "a pull request object")
+        return PullRequest(_number(data, "POST"), str(data.get("html_url", "")), created=True)
 
     # ------------------------------------------------------------------ transport
 
@@ -179,3 +187,17 @@ def _message(response: httpx2.Response) -> str:
         parts.append(str(err.get("message") or err.get("code") or err) if isinstance(err, dict)
                      else str(err))
     return "; ".join(p for p in parts if p)[:300]
+
+
+def _unexpected(method: str, what: str, expected: str) -> GitHubError:
+    return GitHubError(f"GitHub API answered {method} /{what} with something other than "
+                       f"{expected}",
+                       hint="check GITHUB_API_URL points at the GitHub REST API; the branch is "
+                            "kept locally")
+
+
+def _number(pr: dict[str, Any], method: str) -> int:
+    try:
+        return int(pr["number"])
+    except (KeyError, TypeError, ValueError):
+        raise _unexpected(method, "pulls", "a pull request with a number") from None

@@ -35,10 +35,20 @@ from intent_agent.providers.base import LLMRequest, LLMResult
 OPEN, CLOSE = "<<<DATA", "DATA>>>"
 
 
+MAX_FENCED_CHARS = 20_000  # one fenced block; warehouse text cannot blow up a prompt
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, saying how much was cut."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]} [… {len(text) - limit} more characters cut]"
+
+
 def fence(value: Any, label: str = "data") -> str:
     """Quote untrusted text as data: it cannot close the fence or open a new one."""
     text = value if isinstance(value, str) else json.dumps(value, default=str, sort_keys=True)
-    text = text.replace("<<<", "‹‹‹").replace(">>>", "›››")
+    text = clip(text, MAX_FENCED_CHARS).replace("<<<", "‹‹‹").replace(">>>", "›››")
     return f"{OPEN} {label}\n{text}\n{CLOSE}"
 
 

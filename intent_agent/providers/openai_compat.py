@@ -156,6 +156,14 @@ class OpenAIProvider:
                     f"attempt(s): {_short(exc.message)}",
                     hint="check [agent] model and base_url, or try again later",
                 ) from None
+            except (ValueError, TypeError, AttributeError) as exc:
+                # A 200 whose body is not a chat completion (an HTML error page from a proxy,
+                # truncated JSON): the SDK fails while decoding it. Not retryable.
+                raise LLMError(
+                    f"the LLM endpoint answered with something that is not a chat completion "
+                    f"({type(exc).__name__})",
+                    hint="check [agent] base_url points at an OpenAI-compatible /v1 endpoint",
+                ) from None
             usage.add(response)
             if not response.choices:
                 raise LLMError(f"model {self.model} returned no choices")

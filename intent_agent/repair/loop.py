@@ -24,6 +24,7 @@ from sqlglot import exp
 
 from intent_agent.github import GitHubClient, GitHubError, GitHubSettings
 from intent_agent.gitops import CommitInfo, GitError, RepairWorkspace, branch_name
+from intent_agent.prompting import clip
 from intent_agent.repair.changes import SchemaChange, fingerprint, from_drift
 from intent_agent.repair.offline import (
     CastCheck,
@@ -336,6 +337,9 @@ def _draft_llm(provider: Any, plan: RepairPlan, project_dir: Path, warehouse: Pa
     return patches, findings, failures, records
 
 
+_MAX_COMMENT_CHARS = 500  # a column comment is documentation, not a payload
+
+
 def _column_comments(ctx: Context, live: Project) -> dict[str, str]:
     """The warehouse's column comments on declared sources (documentation, and data)."""
     out: dict[str, str] = {}
@@ -345,7 +349,8 @@ def _column_comments(ctx: Context, live: Project) -> dict[str, str]:
                 for table in adapter.tables(schema):
                     for col in table.columns:
                         if col.comment:
-                            out[f"{schema}.{table.name}.{col.name}".lower()] = col.comment
+                            out[f"{schema}.{table.name}.{col.name}".lower()] = clip(
+                                col.comment, _MAX_COMMENT_CHARS)
     except RockyError:
         return {}
     return out
