@@ -107,7 +107,7 @@ class DuckDBAdapter:
             "FROM information_schema.tables t JOIN information_schema.columns c "
             "ON t.table_catalog = c.table_catalog AND t.table_schema = c.table_schema "
             "AND t.table_name = c.table_name "
-            "WHERE t.table_catalog = current_database() AND t.table_schema = ? "
+            "WHERE t.table_catalog = current_database() AND lower(t.table_schema) = lower(?) "
             "ORDER BY t.table_name, c.ordinal_position",
             [schema],
         )
@@ -170,7 +170,7 @@ class DuckDBAdapter:
     def relations(self, schema: str) -> dict[str, str]:
         rows = self.fetchall(
             "SELECT lower(table_name), table_type FROM information_schema.tables "
-            "WHERE table_catalog = current_database() AND table_schema = ?",
+            "WHERE table_catalog = current_database() AND lower(table_schema) = lower(?)",
             [schema],
         )
         return {name: ("view" if kind == "VIEW" else "table") for name, kind in rows}

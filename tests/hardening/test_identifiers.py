@@ -256,12 +256,6 @@ def test_hostile_warehouse_schema_is_refused(sandbox: Path, run_cli: Cli) -> Non
         assert "rocky.toml" in res.output and "plain identifier" in res.output
 
 
-@pytest.mark.xfail(reason="warehouse schema 'Main' (mixed case): `run --branch fix` fails with "
-                          "'Table with name stg_payments does not exist' (zero-copy views not "
-                          "found), then promote moves 1 of 4 models: schema-name case in "
-                          "rocky_engine/execution/branches.py or adapters/duckdb.py (root cause "
-                          "not isolated; e.g. relations() compares table_schema = ? exactly)",
-                   strict=True)
 def test_mixed_case_warehouse_schema_branch_story(sandbox: Path, run_cli: Cli) -> None:
     _set_schema(sandbox, "Main")
     _branch_story(run_cli, sandbox, "warehouse schema 'Main'")
