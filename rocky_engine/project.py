@@ -388,13 +388,8 @@ def _load_sources(root: Path, cache: _LoadCache | None = None,
         return sources, files
     for path in sorted(folder.glob("*.toml")):
         rel = relpath(path, root)
-
-        def build(text: str, path: Path = path, rel: str = rel) -> tuple[str, tuple[SourceTable, ...]]:
-            return _source_file(root, path, rel, text)
-
-        def read(path: Path = path) -> str:
-            return _read_text(root, path)
-
+        read = functools.partial(_read_text, root, path)
+        build = functools.partial(_source_file, root, path, rel)
         schema, tables = (cache.get(rel, str(path), read, build) if cache is not None
                           else build(read()))
         if schema.lower() in files:
