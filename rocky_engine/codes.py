@@ -88,6 +88,10 @@ _TABLE: tuple[Code, ...] = (
     Code("R123", _E, "invalid contract type",
          "The type declared in a sidecar column contract is not a SQL type.",
          "[columns.id] type = \"INTEGR\""),
+    Code("R124", _E, "query nested too deeply",
+         "The query nests expressions or subqueries deeper than the compiler can follow "
+         "(thousands of levels). Flatten it, e.g. with CTEs.",
+         "SELECT ((((((...x...)))))) AS y   -- 3,000 levels of parentheses"),
     Code("R199", _E, "internal compiler error",
          "The compiler failed on this model; please report it with the SQL.",
          "(none)"),

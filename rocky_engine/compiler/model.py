@@ -37,6 +37,8 @@ def scan_model(name: str, path: str, sql: str, dialect: str) -> Scan:
     """Parse only to find what the model reads (the DAG needs this before any typing)."""
     try:
         tree, diags = parse_model(Site(name, path, sql), dialect)
+    except RecursionError:
+        return Scan(diagnostics=(_too_deep(Site(name, path, sql)),))
     except Exception as exc:  # noqa: BLE001 - a parser crash is this model's problem only
         return Scan(diagnostics=(Site(name, path, sql).at(
             "R199", f"internal compiler error: {type(exc).__name__}: {exc}", line=1, col=1),))
@@ -68,13 +70,17 @@ def _check_outputs(tree: exp.Query, columns: tuple[CompiledColumn, ...],
     return out
 
 
+def _too_deep(site: Site) -> Diagnostic:
+    return site.at("R124", "query nested too deeply for the compiler to follow", line=1, col=1,
+                   hint="flatten the nesting, e.g. move inner expressions into CTEs")
+
+
 def compile_model(job: ModelJob) -> ModelOutcome:
     """All per-model passes; a crash inside sqlglot becomes R199 for this model only."""
     try:
         return _compile_model(job)
     except RecursionError:
-        return ModelOutcome(diagnostics=(Site(job.name, job.path, job.sql).at(
-            "R199", "internal compiler error: query nested too deeply", line=1, col=1),))
+        return ModelOutcome(diagnostics=(_too_deep(Site(job.name, job.path, job.sql)),))
     except Exception as exc:  # noqa: BLE001 - one model's crash must not abort the compile
         return ModelOutcome(diagnostics=(Site(job.name, job.path, job.sql).at(
             "R199", f"internal compiler error: {type(exc).__name__}: {exc}", line=1, col=1,

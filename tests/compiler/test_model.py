@@ -32,3 +32,14 @@ def test_bare_values_is_R109_with_a_rewrite_hint(make_project) -> None:  # type:
     result = compile_dir(root, use_cache=False)
     (d,) = result.diagnostics
     assert d.code == "R109" and "VALUES" in d.message and "AS t(a, b)" in (d.hint or "")
+
+
+def test_query_nested_too_deeply_is_R124_not_a_crash(make_project) -> None:  # type: ignore[no-untyped-def]
+    depth = 3000
+    sql = "SELECT " + "(" * depth + "order_id" + ")" * depth + " AS x FROM stg_orders\n"
+    root: Path = make_project({"models/deep.sql": sql})
+    result = compile_dir(root, use_cache=False)
+    codes = [(d.code, d.model) for d in result.diagnostics]
+    assert codes == [("R124", "deep")]
+    assert "internal" not in result.diagnostics[0].message
+    assert result.models["stg_orders"].status == "ok"

@@ -164,11 +164,6 @@ def test_deeply_nested_expression_is_contained_to_its_model(tmp_path: Path,
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.xfail(reason="3,000 nested parentheses give R199 'internal compiler error: "
-                          "RecursionError ...' (asks the user to report a bug) instead of a "
-                          "proper 'nested too deeply' diagnostic: rocky_engine/compiler/model.py "
-                          "and parse.py (RecursionError outside compile_model's handler)",
-                   strict=True)
 def test_deeply_nested_expression_has_a_proper_diagnostic(tmp_path: Path,
                                                           run_cli: Cli) -> None:
     _, diags = _nested(tmp_path, run_cli)
