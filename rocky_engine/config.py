@@ -12,7 +12,7 @@ Every model forbids unknown keys, so a typo is an error naming the file and the 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -45,7 +45,7 @@ class ProjectSection(_Strict):
 class WarehouseConfig(_Strict):
     type: Literal["duckdb"] = "duckdb"
     path: str = "warehouse.duckdb"
-    schema_: str = Field("main", alias="schema")
+    schema_: str = Field(default="main", alias="schema")
 
     @field_validator("schema_")
     @classmethod
@@ -63,9 +63,9 @@ class FusionConfig(_Strict):
 
 class AgentConfig(_Strict):
     provider: Literal["offline", "openai", "fusion"] = "offline"
-    timeout: float = Field(60, gt=0)
-    max_rounds: int = Field(3, ge=1, le=20)
-    max_retries: int = Field(3, ge=0, le=10)
+    timeout: float = Field(default=60, gt=0)
+    max_rounds: int = Field(default=3, ge=1, le=20)
+    max_retries: int = Field(default=3, ge=0, le=10)
     model: str | None = None
     base_url: str | None = None
     api_key_env: str = "OPENAI_API_KEY"
@@ -83,9 +83,9 @@ class GithubConfig(_Strict):
 
 class RockyConfig(_Strict):
     project: ProjectSection
-    warehouse: WarehouseConfig = WarehouseConfig()
-    agent: AgentConfig = AgentConfig()
-    github: GithubConfig = GithubConfig()
+    warehouse: WarehouseConfig = Field(default_factory=WarehouseConfig)
+    agent: AgentConfig = Field(default_factory=AgentConfig)
+    github: GithubConfig = Field(default_factory=GithubConfig)
 
 
 # ---------------------------------------------------------------------------- sources
@@ -195,14 +195,7 @@ class RowCountTest(_TestBase):
 
 
 DataTest = Annotated[
-    Union[
-        NotNullTest,
-        UniqueTest,
-        AcceptedValuesTest,
-        RelationshipsTest,
-        ExpressionTest,
-        RowCountTest,
-    ],
+    NotNullTest | UniqueTest | AcceptedValuesTest | RelationshipsTest | ExpressionTest | RowCountTest,
     Field(discriminator="type"),
 ]
 

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     # Imported where used: duckdb and the seed loader (sqlglot) would cost every command,
     # `rocky compile` included, ~0.3 s of start-up.
     from rocky_engine.adapters.duckdb import DuckDBAdapter
-    from rocky_engine.seed import SeedResult
+    from rocky_engine.compiler import CompileResult
+    from rocky_engine.drift import AcceptResult, DriftReport
     from rocky_engine.execution import (
         BranchDiff,
         BranchInfo,
@@ -27,9 +28,8 @@ if TYPE_CHECKING:
         RunResult,
         TestReport,
     )
-    from rocky_engine.compiler import CompileResult
     from rocky_engine.lineage.graph import LineageGraph, LineageResult
-    from rocky_engine.drift import AcceptResult, DriftReport
+    from rocky_engine.seed import SeedResult
 
 
 class Context:
@@ -134,10 +134,13 @@ class Context:
         are refreshed, so the next rename is recognised by its values.
         """
         from rocky_engine.drift import record_fingerprints
-        from rocky_engine.errors import WarehouseError
         from rocky_engine.drift.accept import (
-            AcceptResult, apply_changes_to_sources, render_diff, write_sources,
+            AcceptResult,
+            apply_changes_to_sources,
+            render_diff,
+            write_sources,
         )
+        from rocky_engine.errors import WarehouseError
 
         report = report if report is not None else self.drift()
         patches = apply_changes_to_sources(self.project, report.changes)

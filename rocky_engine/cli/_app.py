@@ -75,18 +75,18 @@ def emit(opts: Options, payload: Any, text: Callable[[], None] | None = None) ->
 # every start; now `rocky compile` imports only compile_cmds, and `rocky --help` lists every
 # command from these strings (a test checks they match the commands' real help).
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
-    "branch": ("run_cmds", "Isolated environments in the same warehouse: create, list, diff, "
-                           "promote, drop."),
-    "compile": ("compile_cmds", "Parse every model, resolve the DAG, infer every column's type, "
-                                "check types and contracts."),
-    "drift": ("drift_cmds", "Compare the live warehouse with sources/: what changed, how sure, "
-                            "what it breaks."),
+    "branch": ("run_cmds", ("Isolated environments in the same warehouse: create, list, diff, "
+                           "promote, drop.")),
+    "compile": ("compile_cmds", ("Parse every model, resolve the DAG, infer every column's type, "
+                                "check types and contracts.")),
+    "drift": ("drift_cmds", ("Compare the live warehouse with sources/: what changed, how sure, "
+                            "what it breaks.")),
     "init": ("project_cmds", "Create a new rocky project in DIRECTORY (empty or new)."),
-    "lineage": ("lineage_cmds", "Column lineage of MODEL, MODEL.COLUMN or a source "
-                                "SCHEMA.TABLE.COLUMN."),
+    "lineage": ("lineage_cmds", ("Column lineage of MODEL, MODEL.COLUMN or a source "
+                                "SCHEMA.TABLE.COLUMN.")),
     "run": ("run_cmds", "Compile, then build models in DAG order as views or tables."),
-    "seed": ("project_cmds", "Load seeds/<schema>/<table>.csv into the warehouse with the "
-                             "declared source types."),
+    "seed": ("project_cmds", ("Load seeds/<schema>/<table>.csv into the warehouse with the "
+                             "declared source types.")),
     "test": ("run_cmds", "Run the data tests and unit tests declared in model sidecars."),
 }
 
@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> None:
         else:
             click.echo(exc.render(), err=True)
         sys.exit(exc.exit_code)
-    except Exception as exc:  # noqa: BLE001 - last line of defence: no traceback without --debug
+    except Exception as exc:
         if debug:
             raise
         click.echo(

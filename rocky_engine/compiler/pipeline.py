@@ -28,11 +28,11 @@ from rocky_engine.codes import diag
 from rocky_engine.compiler.cache import CompileCache, digest
 from rocky_engine.compiler.ir import (
     CompiledColumn,
-    LazyTuple,
     CompiledModel,
     CompileResult,
     CompileStats,
     Contract,
+    LazyTuple,
     ModelJob,
     ModelOutcome,
     Reference,

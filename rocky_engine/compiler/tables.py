@@ -26,7 +26,7 @@ def physical_tables(tree: exp.Expr) -> list[exp.Table]:
     for node in tree.find_all(exp.CTE, exp.Table):
         if isinstance(node, exp.CTE):
             ctes.add(node.alias_or_name.lower())
-        else:
+        elif isinstance(node, exp.Table):
             tables.append(node)
     out = []
     for table in tables:
