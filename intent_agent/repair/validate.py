@@ -24,8 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlglot import exp
-
 from rocky_engine.config import NotNullTest, UniqueTest
 from rocky_engine.console import Console, SilentConsole
 from rocky_engine.context import Context
@@ -146,10 +144,9 @@ def _build(ctx: Context, branch: str, select: list[str]) -> Step:
     try:
         if branch in {b.name for b in ctx.branch_list()}:
             ctx.branch_drop(branch)  # a previous attempt: start clean
-        try:
-            ctx.branch_create(branch, sandboxed=True)
-        except RockyError:
-            _prepare_branch(ctx, branch, select)
+        # Prod views broken by the drift are skipped by branch_create (they cannot be
+        # passed through); the run rebuilds them on the branch.
+        ctx.branch_create(branch, sandboxed=True)
         if not select:
             return Step("build", True, "nothing to rebuild")
         result = ctx.run(select, branch=branch, sandboxed=True)
@@ -162,24 +159,6 @@ def _build(ctx: Context, branch: str, select: list[str]) -> Step:
         return Step("build", False, result.summary(), failed)
     return Step("build", True, f"built {len(result.models)} models on branch {branch}: "
                                f"{', '.join(m.name for m in result.models)}")
-
-
-def _prepare_branch(ctx: Context, branch: str, select: list[str]) -> None:
-    """Create the branch schema when ``branch_create`` cannot.
-
-    Drift usually breaks prod *views* over the changed source, and a zero-copy view over
-    a broken view does not bind. The models to rebuild get a placeholder instead, which
-    the run replaces; every other model is passed through by the run as usual. Only the
-    branch schema is written.
-    """
-    from rocky_engine.execution.branches import branch_schema
-
-    schema = branch_schema(ctx.project.config.warehouse.schema_, branch)
-    placeholder = exp.select(exp.alias_(exp.null(), "rocky_placeholder"))
-    with ctx.adapter(sandboxed=True) as adapter:
-        adapter.create_schema(schema)
-        for name in select:
-            adapter.create_view(schema, name.lower(), placeholder)
 
 
 def _tests(ctx: Context, branch: str, select: list[str]) -> tuple[Step, int, tuple[str, ...]]:
