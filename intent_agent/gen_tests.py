@@ -37,7 +37,7 @@ from intent_agent.safety import UnsafeOutput, check_test_expression
 from intent_agent.sidecar_edit import append_tests, sidecar_path
 from rocky_engine.context import Context
 from rocky_engine.errors import WarehouseError
-from rocky_engine.execution.data_tests import run_data_test
+from rocky_engine.execution.data_tests import run_data_test, test_name
 
 STATUSES = ("holds", "fails", "error", "existing", "refused")
 
@@ -426,14 +426,8 @@ def render_text(report: GenTestsReport) -> list[str]:
 
 
 def _describe(test: Any) -> str:
-    if test.type == "unique":
-        return f"unique({', '.join(test.key)})"
-    if test.type == "not_null":
-        return f"not_null({test.column})"
+    """The engine's label for the test, with the accepted values spelled out (a proposal
+    is judged on them)."""
     if test.type == "accepted_values":
         return f"accepted_values({test.column} in {', '.join(map(str, test.values))})"
-    if test.type == "relationships":
-        return f"relationships({test.column} -> {test.to}.{test.field})"
-    if test.type == "expression":
-        return f"expression({test.expression})"
-    return f"row_count(min={test.min}, max={test.max})"
+    return test_name(test.model_copy(update={"name": None}))
