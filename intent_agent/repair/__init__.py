@@ -13,13 +13,6 @@ deterministic repairer), ``llm`` (drafting with a provider, bounded rounds), ``s
 
 from __future__ import annotations
 
-from intent_agent.repair.changes import SchemaChange, fingerprint, from_drift
-from intent_agent.repair.loop import FilePatch, RepairResult, repair_project
-from intent_agent.repair.offline import Finding, ModelPatch
-from intent_agent.repair.rewrite import CannotRewrite
-from intent_agent.repair.safety import Patch, UnsafePatch
-from intent_agent.repair.validate import Validation
-
 __all__ = [
     "CannotRewrite",
     "FilePatch",
@@ -34,3 +27,21 @@ __all__ = [
     "from_drift",
     "repair_project",
 ]
+
+# Imported on first use: `rocky --help` and `rocky watch` import this package, and the loop
+# pulls in sqlglot, the compiler, git and the providers.
+_LAZY = {
+    "SchemaChange": "changes", "fingerprint": "changes", "from_drift": "changes",
+    "FilePatch": "loop", "RepairResult": "loop", "repair_project": "loop",
+    "Finding": "offline", "ModelPatch": "offline", "CannotRewrite": "rewrite",
+    "Patch": "safety", "UnsafePatch": "safety", "Validation": "validate",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'intent_agent.repair' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"intent_agent.repair.{module}"), name)

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
-from intent_agent.repair.loop import NEEDS_REVIEW, NO_DRIFT, VALIDATED, RepairResult, repair_project
 from rocky_engine.cli._app import Options, emit, global_options, pass_options
+
+if TYPE_CHECKING:
+    from intent_agent.repair.loop import RepairResult
+
+# The agent loop is imported when the command runs, so `rocky --help` stays fast.
 
 
 @click.command("repair")
@@ -27,12 +33,16 @@ def repair_cmd(opts: Options, open_pr: bool) -> int:
         rocky repair
         GITHUB_TOKEN=... rocky repair --open-pr --format json
     """
+    from intent_agent.repair.loop import repair_project
+
     result = repair_project(opts.project, console=opts.console(), open_pr=open_pr)
     emit(opts, result.to_json(), lambda: _text(result))
     return result.exit_code
 
 
 def _text(r: RepairResult) -> None:
+    from intent_agent.repair.loop import NEEDS_REVIEW, NO_DRIFT, VALIDATED
+
     if r.status == NO_DRIFT:
         click.echo("no drift: nothing to repair")
         return
