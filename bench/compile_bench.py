@@ -16,8 +16,10 @@ tree, sampled) for:
 * **lineage** — ``rocky lineage <mart column>``: the first query (builds the lineage index
   from the warm compile cache) and warm queries (load the index only), process included.
 
-If ``dbt-core`` and ``dbt-duckdb`` are importable it also writes the dbt twin of the project
-and times ``dbt parse --no-partial-parse`` on it, printing the ratio; otherwise it says
+If ``dbt-core`` and ``dbt-duckdb`` are importable (or ``--dbt PATH`` names a ``dbt``
+executable, e.g. one installed in its own venv: ``python -m venv /tmp/dbt && /tmp/dbt/bin/pip
+install 'dbt-core==1.11.*' dbt-duckdb``) it also writes the dbt twin of the project and times
+``dbt parse --no-partial-parse`` on it in the same run, printing the ratio; otherwise it says
 "skipped". Targets at 10,000 models: warm ≤ 1.0 s, one edit ≤ 1.5 s, peak ≤ 1.5 GB, cold no
 slower than ``dbt parse``.
 """
@@ -114,7 +116,15 @@ def _fmt(label: str, r: Run, note: str = "") -> str:
             + (f"  ({note})" if note else ""))
 
 
-def bench(n: int, workdir: Path, repeat: int) -> dict[str, float]:
+def _find_dbt(explicit: str | None) -> str | None:
+    if explicit:
+        return explicit
+    if importlib.util.find_spec("dbt") and importlib.util.find_spec("dbt.adapters.duckdb"):
+        return shutil.which("dbt") or str(Path(sys.executable).with_name("dbt"))
+    return None
+
+
+def bench(n: int, workdir: Path, repeat: int, dbt: str | None = None) -> dict[str, float]:
     root = workdir / f"rocky_{n}"
     gen = generate(root, n)
     print(f"\nN = {gen.models} models ({gen.sources} source tables), project {root}")
@@ -164,17 +174,19 @@ def bench(n: int, workdir: Path, repeat: int) -> dict[str, float]:
     mid.write_text(original, encoding="utf-8")
     figures["peak_mb"] = max([cold.peak_mb, *(r.peak_mb for r in warm + edits)])
 
-    if importlib.util.find_spec("dbt") and importlib.util.find_spec("dbt.adapters.duckdb"):
+    if dbt:
         twin = workdir / f"dbt_{n}"
         write_dbt_twin(gen, twin)
-        dbt = shutil.which("dbt") or str(Path(sys.executable).with_name("dbt"))
         parse = run([dbt, "parse", "--no-partial-parse", "--project-dir", str(twin),
                      "--profiles-dir", str(twin)], cwd=twin)
+        if parse.returncode != 0:
+            print(f"  dbt parse failed (exit {parse.returncode}); no ratio")
+            return figures
         print(_fmt("dbt parse --no-partial-parse", parse))
         print(f"  {'':<34} rocky cold / dbt parse = {cold.wall / parse.wall:.2f}")
         figures["dbt_parse"] = parse.wall
     else:
-        print("  dbt twin: skipped (dbt-core and dbt-duckdb are not installed)")
+        print("  dbt twin: skipped (dbt-core and dbt-duckdb are not installed; see --dbt)")
     return figures
 
 
@@ -209,6 +221,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="runs of each warm measurement")
     ap.add_argument("--workdir", type=Path, default=None,
                     help="where to generate projects (default: a temporary folder)")
+    ap.add_argument("--dbt", default=os.environ.get("ROCKY_BENCH_DBT"),
+                    help="dbt executable for the dbt twin (default: dbt importable here)")
     ap.add_argument("--keep", action="store_true", help="keep the generated projects")
     args = ap.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="rocky-bench-"))
@@ -217,7 +231,7 @@ def main() -> None:
           f"{os.getloadavg()[0]:.1f} · python {sys.version.split()[0]}")
     try:
         for n in args.models:
-            bench(n, workdir, args.repeat)
+            bench(n, workdir, args.repeat, _find_dbt(args.dbt))
     finally:
         if not args.keep and args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)

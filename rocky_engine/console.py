@@ -80,14 +80,28 @@ class TerminalConsole:
         if self.quiet or total < 20 or not self._rich.is_terminal:
             yield lambda label: None
             return
+        import time
+
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
+        # No auto-refresh: that would start a thread, and the compiler must not fork its
+        # worker processes while another thread runs. The bar redraws as steps arrive.
         with Progress(
             "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn(), console=self._rich, transient=True,
+            TimeElapsedColumn(), console=self._rich, transient=True, auto_refresh=False,
         ) as bar:
             task = bar.add_task(description, total=total)
-            yield lambda label: bar.advance(task)
+            last = [0.0]
+
+            def step(label: str) -> None:
+                bar.advance(task)
+                now = time.monotonic()
+                if now - last[0] >= 0.1:
+                    last[0] = now
+                    bar.refresh()
+
+            bar.refresh()
+            yield step
 
 
 class JsonConsole(SilentConsole):

@@ -14,9 +14,7 @@ import functools
 import gc
 import hashlib
 import os
-import pickle
 import re
-import tempfile
 import time
 import tomllib
 from collections.abc import Callable
@@ -91,6 +89,13 @@ class Project:
     sources: dict[str, SourceTable] = field(default_factory=dict)  # key: "schema.table" lowercase
     models: dict[str, Model] = field(default_factory=dict)  # key: model name lowercase
     source_files: dict[str, str] = field(default_factory=dict)  # schema -> relative file
+    # A digest of every file this load read (None when the load cache was off or could not
+    # be saved). Equal tokens mean identical project files, so the compiler may answer from
+    # its last result. Not an init field: ``dataclasses.replace`` drops it.
+    load_token: str | None = field(default=None, init=False, compare=False, repr=False)
+    # Each file's content hash by relative path, from the same load (None when no token).
+    load_digests: dict[str, str] | None = field(default=None, init=False, compare=False,
+                                                repr=False)
 
     @property
     def name(self) -> str:
@@ -153,9 +158,13 @@ def _load_project(path: str | Path) -> Project:
                        functools.partial(_validated, root, config_path, RockyConfig))
     sources, source_files = _load_sources(root, cache)
     models = _load_models(root, cache, files) if files is not None else {}
-    cache.save()
-    return Project(root=root, config=config, sources=sources, models=models,
-                   source_files=source_files)
+    token = cache.save()
+    project = Project(root=root, config=config, sources=sources, models=models,
+                      source_files=source_files)
+    object.__setattr__(project, "load_token", token)
+    if token is not None:
+        object.__setattr__(project, "load_digests", {rel: e[2] for rel, e in cache.used.items()})
+    return project
 
 
 _Entry = tuple[tuple[int, int, int, int], int, str, Any]  # stat signature, recorded, hash, result
@@ -181,19 +190,29 @@ class _LoadCache:
 
     MIN_FILES = 50
     _FILE = Path("target") / "rocky_load.cache"
-    _VERSION = ("rocky-load-cache", 2)
+    _VERSION = ("rocky-load-cache", 4)
     # A file modified less than this before an entry was recorded is always re-read
     # (filesystem timestamps can be as coarse as 2 s).
     _RACY_NS = 2_000_000_000
+    # A load that changed fewer entries than this (and a quarter of them) appends them to
+    # the journal instead of rewriting the whole file (10 MB at 10,000 models).
+    _APPEND_MAX = 256
 
     def __init__(self, root: Path, *, enabled: bool) -> None:
+        from rocky_engine.cachefile import JournalFile
+
         self.root = root
         self.path = root / self._FILE
         self.enabled = enabled
         self.now = self._clock()  # before any file is stat'ed or read
         self.entries: dict[str, _Entry] = {}
         self.used: dict[str, _Entry] = {}
-        self.dirty = False
+        self.changed: dict[str, _Entry] = {}
+        self.store = JournalFile(self.path, self._VERSION)
+        # Every file this load saw, in the (sorted, deterministic) order it saw them, with
+        # its content hash: equal digests mean identical project files.
+        self._token = hashlib.blake2b(digest_size=16)
+        self.bypassed = False
         if enabled:
             self._read()
 
@@ -202,12 +221,19 @@ class _LoadCache:
         return time.time_ns()
 
     def _read(self) -> None:
+        loaded = self.store.load()
+        if loaded is None:
+            return
         try:
-            with open(self.path, "rb") as fh:
-                data = pickle.load(fh)
-            if isinstance(data, tuple) and len(data) == 2 and data[0] == self._VERSION:
-                self.entries = data[1]
-        except Exception:  # noqa: BLE001 - missing or unreadable: it is only a cache
+            entries, updates = loaded
+            if not isinstance(entries, dict):
+                return
+            for changed, removed in updates:
+                entries.update(changed)
+                for rel in removed:
+                    entries.pop(rel, None)
+            self.entries = entries
+        except Exception:  # noqa: BLE001 - foreign shape: it is only a cache
             self.entries = {}
 
     def get(self, rel: str, full: str, read: Callable[[], str], build: Callable[[str], _T]) -> _T:
@@ -217,37 +243,43 @@ class _LoadCache:
         try:
             st = os.stat(full)
         except OSError:
+            self.bypassed = True  # this file is in no entry: the load gets no token
             return build(read())  # reports the missing file
         sig = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
         entry = self.entries.get(rel)
         if entry is not None and entry[0] == sig \
                 and max(st.st_mtime_ns, st.st_ctime_ns) < entry[1] - self._RACY_NS:
             self.used[rel] = entry
+            self._token.update(f"{rel}\0{entry[2]}\0".encode("utf-8", "surrogatepass"))
             return entry[3]  # type: ignore[no-any-return]
         text = read()
         digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"),
                                  digest_size=16).hexdigest()
         result = entry[3] if entry is not None and entry[2] == digest else build(text)
-        self.used[rel] = (sig, self.now, digest, result)
-        self.dirty = True
+        self.used[rel] = self.changed[rel] = (sig, self.now, digest, result)
+        self._token.update(f"{rel}\0{digest}\0".encode("utf-8", "surrogatepass"))
         return result
 
-    def save(self) -> None:
-        """Keep the entries this load used; write (atomically) only if something changed."""
-        if not self.enabled:
-            return
-        if len(self.used) != len(self.entries):
-            self.dirty = True
-        if not self.dirty:
-            return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".load-", suffix=".tmp")
-            with os.fdopen(fd, "wb") as fh:
-                pickle.dump((self._VERSION, self.used), fh, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, self.path)
-        except OSError:
-            pass  # read-only project: load without a cache
+    def save(self) -> str | None:
+        """Keep the entries this load used; write only if something changed.
+
+        A few changed entries are appended to the cache's journal; more, or a long journal,
+        rewrite the file with only the entries this load used. Returns the load's token: a
+        digest of every file's path and content, so two loads of identical files have the
+        same token (None when the cache is off or a file escaped it).
+        """
+        if not self.enabled or self.bypassed:
+            return None
+        removed = [rel for rel in self.entries if rel not in self.used]
+        touched = len(self.changed) + len(removed)
+        store = self.store
+        if touched:
+            small = touched <= max(self._APPEND_MAX, len(self.used) // 4) \
+                and store.log_bytes <= store.base_bytes // 2
+            if not (store.base_id is not None and small
+                    and store.append((self.changed, removed))):
+                store.rewrite(self.used)
+        return self._token.hexdigest()
 
 
 _TomlCache = _LoadCache  # the earlier name

@@ -1,4 +1,4 @@
-"""The compile cache: one pickle file under ``<project>/target/``, written atomically.
+"""The compile cache: a pickle under ``<project>/target/`` plus a journal of later additions.
 
 Two content-addressed maps, so a stale entry can never be returned — a changed input is a
 different key:
@@ -15,8 +15,11 @@ different key:
 Entries are plain tuples; columns and lineage stay pickled blobs until someone reads them
 (:class:`~rocky_engine.compiler.ir.LazyTuple`), so loading the cache of a 10,000-model
 project builds ~20,000 small tuples instead of millions of objects. Any unreadable or
-foreign-version file is ignored (it is only a cache); entries the last compile did not use
-are pruned when it is saved.
+foreign-version file is ignored (it is only a cache). A compile that added a few entries
+appends them to the journal (:class:`~rocky_engine.cachefile.JournalFile`); once many entries
+are unused, or the journal is half the size of the base, the cache is rewritten with only the
+entries the last compile used. The last compile's whole result is kept beside it
+(``rocky_compile.snapshot``) for a project whose files did not change at all.
 """
 
 from __future__ import annotations
@@ -29,11 +32,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from rocky_engine.cachefile import JournalFile
 from rocky_engine.compiler.ir import LazyTuple, ModelOutcome, Scan, TableRef
 
 CACHE_FILE = Path("target") / "rocky_compile.cache"
+SNAPSHOT_FILE = Path("target") / "rocky_compile.snapshot"
 # Bump when compile output for the same input changes (new checks, new type rendering).
-CACHE_VERSION = 3
+CACHE_VERSION = 5
 
 
 @functools.lru_cache(maxsize=1)
@@ -73,25 +78,67 @@ def _blob(items: Any) -> bytes:
 class CompileCache:
     def __init__(self, path: Path | None) -> None:
         self.path = path
+        self._store = JournalFile(path, _header()) if path is not None else None
         self._scans: dict[str, tuple[Any, ...]] = {}
         self._outcomes: dict[str, tuple[Any, ...]] = {}
         self._used_scans: set[str] = set()
         self._used_outcomes: set[str] = set()
         # Declared type spelling -> its canonical form: a warm compile needs no type parser.
         self._types: dict[str, str] = {}
-        self._dirty = False
+        # Entries made by this compile: what an edit appends to the journal.
+        self._new_scans: dict[str, tuple[Any, ...]] = {}
+        self._new_outcomes: dict[str, tuple[Any, ...]] = {}
+        self._new_types: dict[str, str] = {}
+        # The last whole compile, keyed by the project load's token: see :meth:`snapshot`.
+        self._snapshot: tuple[Any, ...] | None = None
+        self._snapshot_dirty = False
 
     @classmethod
     def load(cls, root: Path) -> CompileCache:
         cache = cls(root / CACHE_FILE)
-        try:
-            with open(cache.path, "rb") as fh:  # type: ignore[arg-type]
-                data: Any = pickle.load(fh)
-            if isinstance(data, tuple) and len(data) == 4 and data[0] == _header():
-                cache._scans, cache._outcomes, cache._types = data[1], data[2], data[3]
-        except Exception:  # noqa: BLE001 - missing, truncated or foreign: start empty
-            cache._scans, cache._outcomes, cache._types = {}, {}, {}
+        assert cache._store is not None
+        loaded = cache._store.load()
+        if loaded is not None:
+            try:
+                base, updates = loaded
+                scans, outcomes, types = base
+                for new_scans, new_outcomes, new_types in updates:
+                    scans.update(new_scans)
+                    outcomes.update(new_outcomes)
+                    types.update(new_types)
+                cache._scans, cache._outcomes, cache._types = scans, outcomes, types
+            except Exception:  # noqa: BLE001 - foreign shape: start empty
+                cache._scans, cache._outcomes, cache._types = {}, {}, {}
+        cache._snapshot = _read_snapshot(root / SNAPSHOT_FILE)
         return cache
+
+    # ------------------------------------------------------------------------ snapshot
+
+    def last_snapshot(self) -> tuple[str, dict[str, str], Any] | None:
+        """``(key, {model: outcome key}, record)`` of the last compile of this project.
+
+        The key digests every project file's content and the compile options; the compiler
+        answers from the record when its key matches, or when only a few models changed.
+        """
+        snap = self._snapshot
+        return (snap[0], snap[1], snap[2]) if snap is not None else None
+
+    def peek_outcome(self, key: str) -> ModelOutcome | None:
+        """A stored outcome without its diagnostics, not marked as used (snapshot answers)."""
+        entry = self._outcomes.get(key)
+        if entry is None:
+            return None
+        columns, lineage, _diags, typed, fingerprint, n_columns, n_unknown = entry
+        return ModelOutcome(columns=LazyTuple(columns), lineage=LazyTuple(lineage), typed=typed,
+                            fingerprint=fingerprint, n_columns=n_columns, n_unknown=n_unknown)
+
+    def put_snapshot(self, key: str, outcome_keys: dict[str, str], record: Any) -> None:
+        """Remember this compile's ``record`` (picklable) and the outcome each model used."""
+        if self._snapshot is not None and self._snapshot[0] == key \
+                and self._snapshot[1] == outcome_keys:
+            return
+        self._snapshot = (key, outcome_keys, record)
+        self._snapshot_dirty = True
 
     # ------------------------------------------------------------------------ types
 
@@ -105,8 +152,7 @@ class CompileCache:
         if found is None:
             from rocky_engine.compiler.types import normalize  # loads sqlglot: only when needed
 
-            found = self._types[text] = normalize(text)
-            self._dirty = True
+            found = self._types[text] = self._new_types[text] = normalize(text)
         return found
 
     # ------------------------------------------------------------------------ scans
@@ -121,9 +167,9 @@ class CompileCache:
                     diagnostics=pickle.loads(diags) if diags else ())
 
     def put_scan(self, key: str, scan: Scan) -> None:
-        self._scans[key] = (tuple(tuple(r) for r in scan.refs), _blob(scan.diagnostics))
+        entry = (tuple(tuple(r) for r in scan.refs), _blob(scan.diagnostics))
+        self._scans[key] = self._new_scans[key] = entry
         self._used_scans.add(key)
-        self._dirty = True
 
     # ------------------------------------------------------------------------ outcomes
 
@@ -139,36 +185,76 @@ class CompileCache:
             n_columns=n_columns, n_unknown=n_unknown)
 
     def put_outcome(self, key: str, outcome: ModelOutcome) -> None:
-        self._outcomes[key] = (_blob(outcome.columns), _blob(outcome.lineage),
-                               _blob(outcome.diagnostics), outcome.typed, outcome.fingerprint,
-                               outcome.n_columns, outcome.n_unknown)
+        entry = (_blob(outcome.columns), _blob(outcome.lineage), _blob(outcome.diagnostics),
+                 outcome.typed, outcome.fingerprint, outcome.n_columns, outcome.n_unknown)
+        self._outcomes[key] = self._new_outcomes[key] = entry
         self._used_outcomes.add(key)
-        self._dirty = True
 
     # ------------------------------------------------------------------------ file
 
-    def save(self) -> None:
-        """Keep only what this compile used; write (atomically) only if something changed."""
-        if self.path is None:
-            return
-        if len(self._used_scans) != len(self._scans) or \
-                len(self._used_outcomes) != len(self._outcomes):
-            self._scans = {k: v for k, v in self._scans.items() if k in self._used_scans}
-            self._outcomes = {k: v for k, v in self._outcomes.items() if k in self._used_outcomes}
-            self._dirty = True
-        if not self._dirty:
+    def save(self, *, prune: bool = True) -> None:
+        """Write what this compile added: appended to the journal after a small change, or the
+        whole cache rewritten, keeping only what this compile used, once enough is stale.
+
+        ``prune=False`` (a compile that looked up only some entries) only ever appends.
+        """
+        store = self._store
+        if store is None or self.path is None:
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             _ensure_gitignore(self.path.parent)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".compile-", suffix=".tmp")
-            with os.fdopen(fd, "wb") as fh:
-                pickle.dump((_header(), self._scans, self._outcomes, self._types), fh,
-                            protocol=_PROTOCOL)
-            os.replace(tmp, self.path)
         except OSError:
             return  # a read-only project still compiles, just without a cache
-        self._dirty = False
+        total = len(self._scans) + len(self._outcomes)
+        stale = total - len(self._used_scans) - len(self._used_outcomes)
+        new = bool(self._new_scans or self._new_outcomes or self._new_types)
+        compact = store.base_id is None or store.log_bytes > store.base_bytes // 2 \
+            or (prune and stale > max(_STALE_MIN, total // 4))
+        if compact and (new or stale):
+            if prune:
+                self._scans = {k: v for k, v in self._scans.items() if k in self._used_scans}
+                self._outcomes = {k: v for k, v in self._outcomes.items()
+                                  if k in self._used_outcomes}
+            written = store.rewrite((self._scans, self._outcomes, self._types))
+        elif new:
+            written = store.append((self._new_scans, self._new_outcomes, self._new_types)) or \
+                store.rewrite((self._scans, self._outcomes, self._types))
+        else:
+            written = True
+        if written:
+            self._new_scans, self._new_outcomes, self._new_types = {}, {}, {}
+        if self._snapshot_dirty and written:
+            self._snapshot_dirty = not _write_snapshot(self.path.parent / SNAPSHOT_FILE.name,
+                                                       self._snapshot)
+
+
+# A journal may hold this many entries no compile uses any more before the cache is compacted.
+_STALE_MIN = 256
+_SNAPSHOT_HEADER = ("rocky-compile-snapshot", CACHE_VERSION)
+
+
+def _read_snapshot(path: Path) -> tuple[Any, ...] | None:
+    try:
+        with open(path, "rb") as fh:
+            data = pickle.load(fh)
+    except Exception:  # noqa: BLE001 - missing or unreadable: no snapshot
+        return None
+    if isinstance(data, tuple) and len(data) == 3 and data[0] == _header() \
+            and isinstance(data[2], tuple) and len(data[2]) == 3:
+        return data[2]  # type: ignore[no-any-return]
+    return None
+
+
+def _write_snapshot(path: Path, snapshot: tuple[Any, ...] | None) -> bool:
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".snapshot-", suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump((_header(), None, snapshot), fh, protocol=_PROTOCOL)
+        os.replace(tmp, path)
+    except OSError:
+        return False
+    return True
 
 
 def _ensure_gitignore(folder: Path) -> None:

@@ -33,6 +33,7 @@ from sqlglot.schema import MappingSchema
 
 from rocky_engine.compiler.functions import METADATA
 from rocky_engine.compiler.ir import CompiledColumn
+from rocky_engine.compiler.names import needs_names, output_names, remember
 from rocky_engine.compiler.nullability import output_nullability
 from rocky_engine.compiler.positions import Site
 from rocky_engine.compiler.tables import physical_tables
@@ -93,11 +94,13 @@ def relation_name(table: exp.Table) -> str | None:
 
 def infer_types(tree: exp.Query, site: Site, upstream: Schemas, dialect: str) -> Typed:
     """Qualify ``tree`` in place and annotate it; returns the output columns (in order)."""
-    # DuckDB folds every identifier to lower case, so the mapping is built already normalized
+    # DuckDB matches every identifier case-insensitively, so the mapping is built lower-case
     # and MappingSchema skips re-normalizing each name (half a millisecond per model).
     fold = dialect == "duckdb"
     mapping: dict[str, object] = {}
-    for table in physical_tables(tree):
+    # DuckDB keeps the written case of names (qualify folds it): note it before qualifying.
+    aliases: list[exp.Expr] | None = [] if fold else None
+    for table in physical_tables(tree, aliases):
         name = table.name.lower()
         if table.db:
             db = table.db.lower()
@@ -110,6 +113,7 @@ def infer_types(tree: exp.Query, site: Site, upstream: Schemas, dialect: str) ->
             # DataType objects, not strings: MappingSchema would re-parse each string per model.
             mapping.setdefault(db, {})[name] = {  # type: ignore[index]
                 (c.name.lower() if fold else c.name): _dtype(c.type) for c in cols}
+    written = remember(aliases) if aliases is not None else None
     dialect_obj = dialect_of(dialect)
     schema = MappingSchema(mapping, dialect=dialect_obj, normalize=not fold)
     low = site.text.sql.lower()
@@ -134,9 +138,14 @@ def infer_types(tree: exp.Query, site: Site, upstream: Schemas, dialect: str) ->
     root = scopes[-1] if scopes else None
     nullable = output_nullability(qualified, upstream, root)
     nullable += [None] * (len(qualified.selects) - len(nullable))
+    selects = qualified.selects
+    names = output_names(root, upstream, relation_name, written.renames) \
+        if written is not None and root is not None and needs_names(written, upstream) else []
+    if len(names) != len(selects):
+        names = [sel.alias_or_name for sel in selects]
     columns = tuple(
-        CompiledColumn(sel.alias_or_name, render(sel.type), nullable[i])
-        for i, sel in enumerate(qualified.selects)
+        CompiledColumn(names[i], render(sel.type), nullable[i])
+        for i, sel in enumerate(selects)
     )
     return Typed(qualified, columns, [], schema, root)
 

@@ -13,21 +13,31 @@ from sqlglot import exp
 from rocky_engine.compiler.ir import TableRef
 from rocky_engine.compiler.positions import span
 
+_KINDS = (exp.CTE, exp.Table)
+_KINDS_AND_ALIASES = (exp.CTE, exp.Table, exp.Alias, exp.TableAlias)
+
 
 def cte_names(tree: exp.Expr) -> set[str]:
     return {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
 
 
-def physical_tables(tree: exp.Expr) -> list[exp.Table]:
-    """Table nodes naming a stored relation (not table functions, not CTEs)."""
-    # One walk for both (breadth-first, like find_all): a CTE name anywhere shadows a model.
+def physical_tables(tree: exp.Expr, aliases: list[exp.Expr] | None = None) -> list[exp.Table]:
+    """Table nodes naming a stored relation (not table functions, not CTEs).
+
+    ``aliases``, when given, also collects every ``exp.Alias`` and ``exp.TableAlias`` node
+    in the same walk (the compiler records their written case before qualifying).
+    """
+    # One walk for all (breadth-first, like find_all): a CTE name anywhere shadows a model.
     ctes: set[str] = set()
     tables: list[exp.Table] = []
-    for node in tree.find_all(exp.CTE, exp.Table):
+    kinds = _KINDS if aliases is None else _KINDS_AND_ALIASES
+    for node in tree.find_all(*kinds):
         if isinstance(node, exp.CTE):
             ctes.add(node.alias_or_name.lower())
         elif isinstance(node, exp.Table):
             tables.append(node)
+        elif aliases is not None:
+            aliases.append(node)
     out = []
     for table in tables:
         if not isinstance(table.this, exp.Identifier):

@@ -19,7 +19,15 @@ def _summary(result):  # type: ignore[no-untyped-def]
             result.diagnostics, result.order)
 
 
-def test_workers_match_a_single_process(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def no_other_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pool refuses to fork while other threads run; a thread another test left behind in
+    this pytest worker must not turn these tests serial."""
+    monkeypatch.setattr(pipeline_mod.threading, "active_count", lambda: 1)
+
+
+def test_workers_match_a_single_process(monkeypatch: pytest.MonkeyPatch,
+                                        no_other_threads: None) -> None:
     monkeypatch.setenv("ROCKY_COMPILE_WORKERS", "1")
     single = compile_dir(CORPUS / "valid", use_cache=False)
     monkeypatch.setenv("ROCKY_COMPILE_WORKERS", "2")
@@ -27,6 +35,51 @@ def test_workers_match_a_single_process(monkeypatch: pytest.MonkeyPatch) -> None
     parallel = compile_dir(CORPUS / "valid", use_cache=False)
     assert parallel.stats.workers == 2
     assert _summary(parallel) == _summary(single)
+
+
+_TYPED_WHERE = """
+import os, sys
+import rocky_engine.compiler.model as model_mod
+from rocky_engine.compiler import pipeline
+from rocky_engine.console import TerminalConsole
+from rocky_engine.project import load_project
+
+real = model_mod.compile_model
+def recording(job):
+    with open(sys.argv[2], "a") as fh:
+        fh.write(f"{os.getpid()}\\n")
+    return real(job)
+# Looked up by _compile_task at each call, in the workers (forked after this patch).
+model_mod.compile_model = recording
+pipeline.PARALLEL_MIN = 2
+console = TerminalConsole(color=True)  # a terminal: the progress bars are drawn
+assert console.rich.is_terminal
+result = pipeline.compile_project(load_project(sys.argv[1]), use_cache=False, console=console)
+assert result.ok, result.diagnostics
+print(os.getpid())
+"""
+
+
+def test_models_are_typed_in_the_workers_even_under_a_progress_bar(tmp_path: Path) -> None:
+    """Regression: once the scan phase had started the pool, its own threads made every
+    later phase look 'threaded' and run serially (a 10,000-model cold compile used one
+    core); a terminal progress bar's refresh thread did the same from the start. Run in a
+    fresh process: no thread left behind by another test can get in the way."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.compiler.test_snapshot import _write_project
+
+    root = _write_project(tmp_path / "p")  # 60 models: enough for a progress bar
+    pids = tmp_path / "pids"
+    out = subprocess.run([sys.executable, "-c", _TYPED_WHERE, str(root), str(pids)],
+                         capture_output=True, text=True, timeout=120, check=False,
+                         env={**os.environ, "ROCKY_COMPILE_WORKERS": "2"})
+    assert out.returncode == 0, out.stderr
+    parent = out.stdout.split()[-1]
+    # Levels smaller than PARALLEL_MIN stay in the parent; the others went to the workers.
+    assert set(pids.read_text().split()) - {parent}
 
 
 def test_workers_report_errors_like_a_single_process(
