@@ -9,20 +9,24 @@ Order of work: scan every model (parse → table references; cached by content),
 references, build the DAG (cycles are R108), then type each model in topological order —
 a model's key in the cache is its content plus the schemas of what it reads, so an edit
 re-types the edited model, and its dependents only when its output schema changed. Cold
-compiles fan the per-model work out to worker processes one DAG level at a time.
+compiles fan the per-model work out to worker processes one DAG level at a time
+(:mod:`.workers`).
+
+Two shortcuts answer from the last compile's *snapshot* (its whole result, recorded with
+the content hash of every project file it read) without visiting every model: a project
+whose files are all unchanged gets that result as it is; a project where only a few models'
+SQL changed (:meth:`_Compiler._delta`) compiles just those and keeps the rest, provided each
+still reads the same relations, stays ok and keeps its output schema — otherwise nothing
+else could change. Anything else takes the full path above.
 """
 
 from __future__ import annotations
 
-import gc
 import itertools
-import os
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import Any
 
 from rocky_engine.codes import diag
 from rocky_engine.compiler.cache import CompileCache, digest
@@ -32,7 +36,6 @@ from rocky_engine.compiler.ir import (
     CompileResult,
     CompileStats,
     Contract,
-    LazyTuple,
     ModelJob,
     ModelOutcome,
     Reference,
@@ -41,13 +44,12 @@ from rocky_engine.compiler.ir import (
 )
 from rocky_engine.compiler.positions import Site
 from rocky_engine.compiler.resolve import Catalog, resolve_references
+from rocky_engine.compiler.workers import Pool, compile_task, gc_paused, scan_task, worker_count
 from rocky_engine.console import Console, SilentConsole
 from rocky_engine.dag import DAG
 from rocky_engine.errors import Diagnostic, Severity
 from rocky_engine.project import Model, Project, SourceTable
 
-# Below this many models to (re)compile, forking workers costs more than it saves.
-PARALLEL_MIN = 64
 # At most this many changed model files are compiled against the last snapshot (_delta).
 DELTA_MAX = 32
 
@@ -66,8 +68,6 @@ class _Snapshot:
     files: dict[str, str]  # relative path -> content hash, of every project file loaded
     strict: bool
     dialect: str
-_T = TypeVar("_T")
-_R = TypeVar("_R")
 
 
 def compile_project(project: Project, *, sources: dict[str, SourceTable] | None = None,
@@ -78,133 +78,8 @@ def compile_project(project: Project, *, sources: dict[str, SourceTable] | None 
     ``sources`` replaces the declared sources (drift compiles against the live schema);
     ``strict`` makes unknown column types (W130) errors.
     """
-    with _gc_paused():
+    with gc_paused():
         return _Compiler(project, sources, use_cache, strict, console or SilentConsole()).run()
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    # sqlglot allocates millions of small objects that live until the model is done; the
-    # cyclic GC rescanning them dominated compile time at 5,000 models (33 s → 12 s).
-    was = gc.isenabled()
-    frozen = gc.get_freeze_count()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if gc.get_freeze_count() > frozen and not frozen:
-            gc.unfreeze()
-        if was:
-            gc.enable()
-
-
-def _worker_count() -> int:
-    env = os.environ.get("ROCKY_COMPILE_WORKERS")
-    if env and env.isdigit():
-        return max(1, int(env))
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
-
-
-def _scan_task(args: tuple[str, str, str, str]) -> Scan:
-    # The per-model passes (and sqlglot's optimizer) load only when something needs parsing.
-    from rocky_engine.compiler.model import scan_model
-
-    _freeze_old()
-    try:
-        return scan_model(*args)
-    finally:
-        _collect_young()
-
-
-def _compile_task(job: ModelJob) -> ModelOutcome:
-    from rocky_engine.compiler.model import compile_model
-
-    _freeze_old()
-    try:
-        outcome = compile_model(job)
-        if os.getpid() != _PARENT_PID:
-            # Pickled once, here: the parent stores these blobs in the cache as they are.
-            outcome = replace(outcome, columns=LazyTuple.encode(outcome.columns),
-                              lineage=LazyTuple.encode(outcome.lineage))
-        return outcome
-    finally:
-        _collect_young()
-
-
-_PARENT_PID = os.getpid()  # set again by _Pool before forking
-
-
-def _freeze_old() -> None:
-    # In the parent, the youngest generation also holds everything allocated since the GC was
-    # paused (the loaded project and cache): freezing it first (O(1)) makes the collection
-    # after the model scan that model's objects only (2 x 30 ms saved on a one-model edit).
-    # compile_project unfreezes when it is done.
-    if os.getpid() == _PARENT_PID:
-        gc.freeze()
-
-
-def _collect_young() -> None:
-    # With the automatic GC paused, a model's sqlglot tree (a web of parent pointers, so never
-    # freed by reference counting) is garbage once the model is done: collecting only the
-    # youngest generation frees it at a cost proportional to that one tree (1,000 models:
-    # 386 MB → 145 MB peak, and faster than never collecting).
-    gc.collect(0)
-
-
-class _Pool:
-    """A fork-based process pool started on first need and shared by all phases."""
-
-    def __init__(self, workers: int) -> None:
-        self.workers = workers
-        self.used = 1  # processes that actually did work (reported in the stats)
-        self._pool: Any = None
-
-    def map(self, fn: Callable[[_T], _R], items: Sequence[_T],
-            step: Callable[[], None] | None = None) -> list[_R]:
-        if len(items) < PARALLEL_MIN or not self._start():
-            out = []
-            for item in items:
-                out.append(fn(item))
-                if step:
-                    step()
-            return out
-        chunk = max(1, min(64, len(items) // (self.workers * 8) or 1))
-        results = []
-        for r in self._pool.imap(fn, items, chunksize=chunk):
-            results.append(r)
-            if step:
-                step()
-        return results
-
-    def _start(self) -> bool:
-        """Fork the workers unless already running; False when the work must stay serial."""
-        if self._pool is not None:
-            # The pool's own threads (and any started after the fork) do not matter now.
-            return True
-        # Forking a process that runs other threads (the agent validates candidates in
-        # threads) can deadlock the child on a lock held by another thread: stay serial then.
-        if self.workers <= 1 or threading.active_count() > 1:
-            return False
-        import multiprocessing
-
-        import rocky_engine.compiler.model  # noqa: F401 - imported once, before the fork
-
-        global _PARENT_PID
-        _PARENT_PID = os.getpid()
-        gc.freeze()  # keep the parent's objects out of the children's GC (copy-on-write)
-        self._pool = multiprocessing.get_context("fork").Pool(self.workers)
-        self.used = self.workers
-        return True
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.close()
-            self._pool.join()
-            self._pool = None
-            gc.unfreeze()
 
 
 class _Compiler:
@@ -216,9 +91,10 @@ class _Compiler:
         self.strict = strict
         self.console = console
         self.cache = CompileCache.load(project.root) if use_cache else CompileCache(None)
-        self.pool = _Pool(_worker_count())
+        self.pool = Pool(worker_count())
         self.parsed: set[str] = set()  # models whose SQL was parsed in this run
         self.outcome_keys: dict[str, str] = {}  # model -> the cache key of its typed outcome
+        self.fresh: set[str] = set()  # models typed by a _delta attempt that fell through
         self.recompiled = 0
         self.hits = 0
 
@@ -325,7 +201,7 @@ class _Compiler:
             scan_key = digest(self.dialect, model.path, model.sql)
             scan = self.cache.get_scan(scan_key)
             if scan is None:
-                scan = _scan_task((model.name, model.path, model.sql, self.dialect))
+                scan = scan_task((model.name, model.path, model.sql, self.dialect))
                 self.cache.put_scan(scan_key, scan)
                 self.parsed.add(name)
             if scan.diagnostics:
@@ -355,12 +231,13 @@ class _Compiler:
             outcome = self.cache.get_outcome(key)
             hit = outcome is not None
             if outcome is None:
-                outcome = _compile_task(ModelJob(
+                outcome = compile_task(ModelJob(
                     name=model.name, path=model.path, sql=model.sql, dialect=self.dialect,
                     upstream=upstream, contracts=contracts, sidecar_path=model.sidecar_path,
                     sidecar_text=sidecar_text))
                 self.cache.put_outcome(key, outcome)
                 self.parsed.add(name)
+                self.fresh.add(name)
             model_diags = self._finish_diagnostics(model, list(outcome.diagnostics), False)
             if not outcome.typed or outcome.fingerprint != row[6] or \
                     any(d.severity is Severity.ERROR for d in model_diags):
@@ -419,7 +296,6 @@ class _Compiler:
             result = self._delta(t0)
             if result is not None:
                 return result
-            self.parsed.clear()
         models = self.project.models
         schemas: dict[str, Sequence[CompiledColumn]] = {
             fqn: self._source_schema(fqn) for fqn in self.sources
@@ -519,7 +395,7 @@ class _Compiler:
         if todo:
             tasks = [(models[n].name, models[n].path, models[n].sql, self.dialect) for n in todo]
             with self.console.progress("parsing", total=len(todo)) as step:
-                results = self.pool.map(_scan_task, tasks, lambda: step(""))
+                results = self.pool.map(scan_task, tasks, lambda: step(""))
             for name, scan in zip(todo, results):
                 scans[name] = scan
                 self.cache.put_scan(keys[name], scan)
@@ -590,8 +466,12 @@ class _Compiler:
                     self.outcome_keys[name] = key
                     cached = self.cache.get_outcome(key)
                     if cached is not None:
-                        self.hits += 1
-                        self._record(name, cached, True, schemas, fingerprints, failed, out)
+                        # Typed a moment ago by a _delta attempt: recompiled, not cached.
+                        fresh = name in self.fresh
+                        self.hits += not fresh
+                        self.recompiled += fresh
+                        self._record(name, cached, not fresh, schemas, fingerprints, failed,
+                                     out)
                         step(name)
                         continue
                     upstream = {r.name: schemas[r.name] for r in refs[name] if r.name in schemas}
@@ -601,7 +481,7 @@ class _Compiler:
                         sidecar_text=sidecar_text)))
                 if not jobs:
                     continue
-                results = self.pool.map(_compile_task, [j[2] for j in jobs],
+                results = self.pool.map(compile_task, [j[2] for j in jobs],
                                         lambda: step(""))
                 self.parsed.update(j[0] for j in jobs)
                 self.recompiled += len(jobs)

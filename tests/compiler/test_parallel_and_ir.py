@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rocky_engine.compiler import CompiledColumn
-from rocky_engine.compiler import pipeline as pipeline_mod
+from rocky_engine.compiler import workers as workers_mod
 from rocky_engine.compiler.ir import LazyTuple
 from tests.compiler.conftest import CORPUS, compile_dir
 
@@ -23,7 +23,7 @@ def _summary(result):  # type: ignore[no-untyped-def]
 def no_other_threads(monkeypatch: pytest.MonkeyPatch) -> None:
     """The pool refuses to fork while other threads run; a thread another test left behind in
     this pytest worker must not turn these tests serial."""
-    monkeypatch.setattr(pipeline_mod.threading, "active_count", lambda: 1)
+    monkeypatch.setattr(workers_mod.threading, "active_count", lambda: 1)
 
 
 def test_workers_match_a_single_process(monkeypatch: pytest.MonkeyPatch,
@@ -31,7 +31,7 @@ def test_workers_match_a_single_process(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("ROCKY_COMPILE_WORKERS", "1")
     single = compile_dir(CORPUS / "valid", use_cache=False)
     monkeypatch.setenv("ROCKY_COMPILE_WORKERS", "2")
-    monkeypatch.setattr(pipeline_mod, "PARALLEL_MIN", 2)
+    monkeypatch.setattr(workers_mod, "PARALLEL_MIN", 2)
     parallel = compile_dir(CORPUS / "valid", use_cache=False)
     assert parallel.stats.workers == 2
     assert _summary(parallel) == _summary(single)
@@ -40,7 +40,7 @@ def test_workers_match_a_single_process(monkeypatch: pytest.MonkeyPatch,
 _TYPED_WHERE = """
 import os, sys
 import rocky_engine.compiler.model as model_mod
-from rocky_engine.compiler import pipeline
+from rocky_engine.compiler import pipeline, workers
 from rocky_engine.console import TerminalConsole
 from rocky_engine.project import load_project
 
@@ -51,7 +51,7 @@ def recording(job):
     return real(job)
 # Looked up by _compile_task at each call, in the workers (forked after this patch).
 model_mod.compile_model = recording
-pipeline.PARALLEL_MIN = 2
+workers.PARALLEL_MIN = 2
 console = TerminalConsole(color=True)  # a terminal: the progress bars are drawn
 assert console.rich.is_terminal
 result = pipeline.compile_project(load_project(sys.argv[1]), use_cache=False, console=console)
@@ -86,7 +86,7 @@ def test_workers_report_errors_like_a_single_process(
         make_project: Callable[..., Path], monkeypatch: pytest.MonkeyPatch) -> None:
     root = make_project(overlay=CORPUS / "broken" / "R110_varchar_equals_number")
     monkeypatch.setenv("ROCKY_COMPILE_WORKERS", "2")
-    monkeypatch.setattr(pipeline_mod, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(workers_mod, "PARALLEL_MIN", 1)
     result = compile_dir(root, use_cache=False)
     assert [d.code for d in result.diagnostics] == ["R110"]
 
