@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import sys
@@ -171,6 +172,17 @@ def cli() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    try:
+        _main(argv)
+    finally:
+        if argv is None:
+            # The process ends now: spare the interpreter a last full garbage collection of
+            # everything a big project loaded (0.1 s of a 0.8 s warm compile at 10,000 models).
+            # Objects are still freed and atexit handlers still run.
+            gc.freeze()
+
+
+def _main(argv: list[str] | None) -> None:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     json_mode = _wants_json(args)
