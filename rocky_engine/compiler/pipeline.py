@@ -22,6 +22,7 @@ else could change. Anything else takes the full path above.
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import time
 from collections.abc import Sequence
@@ -166,10 +167,12 @@ class _Compiler:
     def _delta(self, t0: float) -> CompileResult | None:
         """Answer from the last compile's snapshot when only a few models' SQL changed.
 
-        Applies only when every changed file is a model's SQL, each such model was and stays
-        ``ok``, reads the same relations, and keeps its output schema: then nothing else in
-        the project can come out differently, so the other 9,999 models are not even looked
-        up. Anything else (None) takes the full path; a test compares the two on random edits.
+        Applies only when every changed file is a model's SQL and each such model was and
+        stays ``ok`` and reads the same relations. Its dependents are re-typed (in DAG order)
+        only when its output schema changed, and each of them must stay ``ok`` too; at most
+        ``DELTA_MAX`` models in all. Then nothing else in the project can come out
+        differently, so the other 9,999 models are not even looked up. Anything else (None)
+        takes the full path; a test compares the two after random edits of every kind.
         """
         last = self.cache.last_snapshot()
         digests = self.project.load_digests
@@ -183,34 +186,42 @@ class _Compiler:
         if not changed or len(changed) > DELTA_MAX:
             return None
         models = self.project.models
-        names: list[str] = []
+        edited: set[str] = set()
         for rel in changed:
             stem = rel.rsplit("/", 1)[-1]
             model = models.get(stem[:-4].lower()) if stem.endswith(".sql") else None
             if model is None or model.path != rel:
                 return None  # a sidecar, source or config file changed
-            names.append(model.name.lower())
+            edited.add(model.name.lower())
         rows = {row[0]: row for row in snap.rows}
+        position = {name: i for i, name in enumerate(snap.order)}
+        if any(name not in position for name in edited):
+            return None
+        todo = [(position[name], name) for name in edited]
+        heapq.heapify(todo)
+        queued = set(edited)
         catalog = self._catalog()
         replaced: dict[str, tuple[_Row, ModelOutcome, bool]] = {}
-        for name in names:
+        while todo:
+            _pos, name = heapq.heappop(todo)  # upstream models first
             row = rows.get(name)
             if row is None or row[4] != "ok":
                 return None
             model = models[name]
             scan_key = digest(self.dialect, model.path, model.sql)
-            scan = self.cache.get_scan(scan_key)
-            if scan is None:
-                scan = scan_task((model.name, model.path, model.sql, self.dialect))
-                self.cache.put_scan(scan_key, scan)
-                self.parsed.add(name)
-            if scan.diagnostics:
-                return None
-            found, problems = resolve_references(scan.refs, Site(name, model.path, model.sql),
-                                                 catalog)
-            refs = tuple((r.kind, r.name) for r in found)
-            if problems or refs != row[5]:
-                return None
+            refs = row[5]  # an unchanged file under an unchanged catalog resolves the same
+            if name in edited:
+                scan = self.cache.get_scan(scan_key)
+                if scan is None:
+                    scan = scan_task((model.name, model.path, model.sql, self.dialect))
+                    self.cache.put_scan(scan_key, scan)
+                    self.parsed.add(name)
+                if scan.diagnostics:
+                    return None
+                found, problems = resolve_references(
+                    scan.refs, Site(name, model.path, model.sql), catalog)
+                if problems or tuple((r.kind, r.name) for r in found) != refs:
+                    return None
             upstream: dict[str, Sequence[CompiledColumn]] = {}
             prints: list[str] = []
             for kind, rel_name in refs:
@@ -219,7 +230,8 @@ class _Compiler:
                     cols = self._source_schema(rel_name)
                     fp = schema_fingerprint(cols)
                 else:
-                    up = self.cache.peek_outcome(outcome_keys.get(rel_name, ""))
+                    up = replaced[rel_name][1] if rel_name in replaced else \
+                        self.cache.peek_outcome(outcome_keys.get(rel_name, ""))
                     if up is None:
                         return None
                     cols, fp = up.columns, up.fingerprint
@@ -239,14 +251,20 @@ class _Compiler:
                 self.parsed.add(name)
                 self.fresh.add(name)
             model_diags = self._finish_diagnostics(model, list(outcome.diagnostics), False)
-            if not outcome.typed or outcome.fingerprint != row[6] or \
-                    any(d.severity is Severity.ERROR for d in model_diags):
+            if not outcome.typed or any(d.severity is Severity.ERROR for d in model_diags):
                 return None
+            if outcome.fingerprint != row[6]:  # its dependents read a new schema
+                for child in snap.dag.children(name):
+                    if child not in queued:
+                        if len(queued) >= DELTA_MAX:
+                            return None
+                        queued.add(child)
+                        heapq.heappush(todo, (position[child], child))
             new_row: _Row = (name, model.name, model.path, model.materialized, "ok", refs,
                              outcome.fingerprint, tuple(model_diags))
             replaced[name] = (new_row, outcome, hit)
-            outcome_keys = {**outcome_keys, name: key} if outcome_keys.get(name) != key \
-                else outcome_keys
+            if outcome_keys.get(name) != key:
+                outcome_keys = {**outcome_keys, name: key}
         result = self._from_snapshot(snap, outcome_keys, t0, replaced=replaced)
         if result is None:
             return None

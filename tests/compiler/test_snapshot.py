@@ -128,6 +128,22 @@ def test_same_schema_edit_compiles_only_that_model(tmp_path: Path, paths: list[s
     assert not result.models["m030"].from_cache and result.models["m031"].from_cache
 
 
+def test_schema_change_re_types_the_dependents_and_stops_where_schemas_hold(
+        tmp_path: Path, paths: list[str]) -> None:
+    root = _write_project(tmp_path / "p")
+    first = _check(root)
+    children = set(first.dag.children("m030"))
+    assert children
+    (root / "models" / "m030.sql").write_text(_sql(30, extra=", 1 AS extra"))
+    paths.clear()
+    result = _check(root)
+    assert paths[0] == "delta"
+    # m030 has a new column; its dependents read named columns, so their schemas hold and
+    # nothing further down is looked at.
+    assert result.stats.recompiled == 1 + len(children)
+    assert {n for n, m in result.models.items() if not m.from_cache} == {"m030", *children}
+
+
 def test_a_snapshot_from_a_strict_compile_does_not_answer_a_lenient_one(
         tmp_path: Path, paths: list[str]) -> None:
     root = _write_project(tmp_path / "p")
@@ -199,7 +215,7 @@ def test_random_edits_never_make_the_cache_answer_differently(tmp_path: Path, se
     rng = random.Random(seed)
     _check(root)
     done = []
-    for _ in range(14):
+    for _ in range(16):
         done.append(_edit(rng, root, originals))
         try:
             _check(root, strict=rng.random() < 0.2)
