@@ -20,7 +20,10 @@ IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
+    # defer_build: validators are built on first validation, not at import — a warm load
+    # of a big project validates nothing (results come from the load cache).
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True,
+                              defer_build=True)
 
 
 # ---------------------------------------------------------------------------- rocky.toml
