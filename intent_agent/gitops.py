@@ -96,6 +96,11 @@ class RepairWorkspace:
             shutil.rmtree(tmp, ignore_errors=True)
             raise GitError(f"cannot create a worktree: {_git_message(exc)}") from None
         ws = cls(repo, worktree, subdir, branch, base)
+        # target/ is git-ignored, so the worktree starts without caches: give it the
+        # project's (content-addressed, never stale) so validating a fix compiles warm.
+        from rocky_engine.compiler.cache import copy_caches
+
+        copy_caches(project_root, ws.project_dir)
         try:
             yield ws
         finally:

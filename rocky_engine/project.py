@@ -34,6 +34,7 @@ from rocky_engine.config import (
 from rocky_engine.errors import Location, ProjectLoadError, relpath
 
 CONFIG_FILE = "rocky.toml"
+LOAD_CACHE_FILE = Path("target") / "rocky_load.cache"
 _M = TypeVar("_M", bound=BaseModel)
 _T = TypeVar("_T")
 
@@ -189,7 +190,7 @@ class _LoadCache:
     """
 
     MIN_FILES = 50
-    _FILE = Path("target") / "rocky_load.cache"
+    _FILE = LOAD_CACHE_FILE
     _VERSION = ("rocky-load-cache", 4)
     # A file modified less than this before an entry was recorded is always re-read
     # (filesystem timestamps can be as coarse as 2 s).

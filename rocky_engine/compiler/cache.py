@@ -28,6 +28,7 @@ import functools
 import hashlib
 import os
 import pickle
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -255,6 +256,37 @@ def _write_snapshot(path: Path, snapshot: tuple[Any, ...] | None) -> bool:
     except OSError:
         return False
     return True
+
+
+def copy_caches(src_root: Path, dst_root: Path) -> int:
+    """Give a copy of a project (a git worktree) the caches of the original; returns how
+    many files were copied.
+
+    Safe whatever the copy's files hold: compile entries are keyed by content, load entries
+    by stat signature *and* content hash, and the snapshot by every file's hash — anything
+    the copy changed is simply a miss. What it did not change compiles warm.
+
+        >>> copy_caches(Path("/nowhere"), Path("/elsewhere"))
+        0
+    """
+    from rocky_engine.project import LOAD_CACHE_FILE
+
+    names = [CACHE_FILE, CACHE_FILE.with_name(CACHE_FILE.name + ".log"), SNAPSHOT_FILE,
+             LOAD_CACHE_FILE, LOAD_CACHE_FILE.with_name(LOAD_CACHE_FILE.name + ".log")]
+    copied = 0
+    for rel in names:
+        src = src_root / rel
+        if not src.is_file():
+            continue
+        dst = dst_root / rel
+        try:
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            _ensure_gitignore(dst.parent)
+            shutil.copyfile(src, dst)
+        except OSError:
+            continue
+        copied += 1
+    return copied
 
 
 def _ensure_gitignore(folder: Path) -> None:

@@ -92,3 +92,25 @@ def test_push_failure_is_clear(tmp_path: Path) -> None:
 def test_not_a_repository(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not inside a git repository"):
         find_repo(tmp_path)
+
+
+def test_the_worktree_gets_the_projects_caches_and_compiles_warm(tmp_path: Path) -> None:
+    from rocky_engine.compiler import compile_project
+    from rocky_engine.project import load_project
+    from tests.perf.test_lazy_cli import _project
+
+    root = _project(tmp_path / "work" / "proj")
+    make_repo(tmp_path / "work", origin=tmp_path / "origin.git")
+    compile_project(load_project(root))  # the user's compile: target/ is git-ignored
+    assert git(tmp_path / "work", "status", "--porcelain") == ""
+    with RepairWorkspace.open(root, branch_name("f02")) as ws:
+        assert (ws.project_dir / "target" / "rocky_compile.cache").is_file()
+        warm = compile_project(load_project(ws.project_dir))
+        assert warm.ok and warm.stats.parsed == 0 and warm.stats.recompiled == 0
+        path = ws.project_dir / "models" / "m030.sql"
+        path.write_text(path.read_text().replace("amount + 30", "amount * 2"))
+        patched = compile_project(load_project(ws.project_dir))
+        fresh = compile_project(load_project(ws.project_dir), use_cache=False)
+        assert patched.to_json()["models"] == fresh.to_json()["models"]
+        assert 1 <= patched.stats.recompiled < 10
+        assert ws.commit(["models/m030.sql"], "rocky: fix m030").created
