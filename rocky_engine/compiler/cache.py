@@ -90,7 +90,7 @@ class CompileCache:
         self._new_scans: dict[str, tuple[Any, ...]] = {}
         self._new_outcomes: dict[str, tuple[Any, ...]] = {}
         self._new_types: dict[str, str] = {}
-        # The last whole compile, keyed by the project load's token: see :meth:`snapshot`.
+        # The last whole compile, keyed by the project load's token: see last_snapshot().
         self._snapshot: tuple[Any, ...] | None = None
         self._snapshot_dirty = False
 
@@ -197,7 +197,8 @@ class CompileCache:
         """Write what this compile added: appended to the journal after a small change, or the
         whole cache rewritten, keeping only what this compile used, once enough is stale.
 
-        ``prune=False`` (a compile that looked up only some entries) only ever appends.
+        ``prune=False`` (a compile that looked up only some entries, so cannot tell what is
+        unused) never drops entries: it appends, or rewrites them all once the journal is long.
         """
         store = self._store
         if store is None or self.path is None:
@@ -232,7 +233,6 @@ class CompileCache:
 
 # A journal may hold this many entries no compile uses any more before the cache is compacted.
 _STALE_MIN = 256
-_SNAPSHOT_HEADER = ("rocky-compile-snapshot", CACHE_VERSION)
 
 
 def _read_snapshot(path: Path) -> tuple[Any, ...] | None:
