@@ -7,7 +7,7 @@
     ...                      CompiledColumn("amount", "DECIMAL(10,2)", True))}
     >>> typed = infer_types(tree, site, up, "duckdb")
     >>> [(c.name, c.type) for c in typed.columns], typed.diagnostics
-    ([('id', 'INTEGER'), ('dbl', 'DECIMAL(10,2)')], [])
+    ([('id', 'INTEGER'), ('dbl', 'DECIMAL(18,2)')], [])
 
 Upstream relations are ``"schema.table"`` for sources and the bare model name for models; a
 model's table node is re-homed into the private schema :data:`MODEL_DB` so a model and a
@@ -31,6 +31,7 @@ from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import Scope, traverse_scope
 from sqlglot.schema import MappingSchema
 
+from rocky_engine.compiler.coercion import set_operation_types
 from rocky_engine.compiler.functions import METADATA
 from rocky_engine.compiler.ir import CompiledColumn
 from rocky_engine.compiler.names import needs_names, output_names, remember
@@ -143,9 +144,15 @@ def infer_types(tree: exp.Query, site: Site, upstream: Schemas, dialect: str) ->
         if written is not None and root is not None and needs_names(written, upstream) else []
     if len(names) != len(selects):
         names = [sel.alias_or_name for sel in selects]
+    # A UNION's selects are its first branch's; its column types unify all branches.
+    types: list[exp.DataType | None] | None = None
+    if isinstance(qualified, exp.SetOperation):
+        types = list(set_operation_types(qualified) or ())
+    if types is None or len(types) != len(selects):
+        types = [sel.type for sel in selects]
     columns = tuple(
-        CompiledColumn(names[i], render(sel.type), nullable[i])
-        for i, sel in enumerate(selects)
+        CompiledColumn(names[i], render(types[i]), nullable[i])
+        for i in range(len(selects))
     )
     return Typed(qualified, columns, [], schema, root)
 
