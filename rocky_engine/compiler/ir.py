@@ -88,6 +88,26 @@ class LazyTuple(Sequence[Any]):
             return items
         return cls(pickle.dumps(tuple(items), protocol=pickle.HIGHEST_PROTOCOL) if items else b"")
 
+    @classmethod
+    def wrap(cls, packed: Any) -> LazyTuple:
+        """A LazyTuple whose blob pickles ``packed`` itself (an iterable of the items, e.g.
+        a lineage ``EdgePack``): items are expanded on first use, :meth:`packed` skips that.
+
+            >>> LazyTuple.wrap(range(3)) == (0, 1, 2), LazyTuple.wrap(range(3)).packed()
+            (True, range(0, 3))
+        """
+        return cls(pickle.dumps(packed, protocol=pickle.HIGHEST_PROTOCOL) if packed else b"")
+
+    def packed(self) -> Any:
+        """What the blob holds, unpickled but not expanded (nor kept); the items once decoded.
+
+        The lineage graph reads a model's compact ``EdgePack`` this way instead of a
+        ``ColumnEdge`` object per edge.
+        """
+        if self._items is not None or not self._blob:
+            return self._get()
+        return pickle.loads(self._blob)
+
     @property
     def blob(self) -> bytes | None:
         """The pickled items (what the compile cache stores), or None once decoded."""
@@ -170,7 +190,7 @@ class ModelOutcome:
 
     @classmethod
     def of(cls, columns: tuple[CompiledColumn, ...], diagnostics: tuple[Diagnostic, ...],
-           lineage: tuple[Any, ...] = (), lineage_seconds: float = 0.0,
+           lineage: Sequence[Any] = (), lineage_seconds: float = 0.0,
            typed: bool = True) -> ModelOutcome:
         return cls(columns, diagnostics, lineage, lineage_seconds, typed,
                    schema_fingerprint(columns), len(columns),

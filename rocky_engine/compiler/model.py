@@ -20,17 +20,17 @@ from sqlglot import exp
 from rocky_engine.compiler.checks import check_types
 from rocky_engine.compiler.contracts import check_contracts
 from rocky_engine.compiler.infer import infer_types, relation_name
-from rocky_engine.compiler.ir import CompiledColumn, ModelJob, ModelOutcome, Scan
+from rocky_engine.compiler.ir import CompiledColumn, LazyTuple, ModelJob, ModelOutcome, Scan
 from rocky_engine.compiler.parse import parse_model
 from rocky_engine.compiler.positions import Site
 from rocky_engine.compiler.tables import table_refs
 from rocky_engine.errors import Diagnostic
 
-_extract_lineage: Callable[..., Sequence[Any]] | None
+_extract_edges: Callable[..., Any] | None
 try:  # the lineage engine is optional: compile works (with empty lineage) without it
-    from rocky_engine.lineage.extract import extract_lineage as _extract_lineage
+    from rocky_engine.lineage.extract import extract_edges as _extract_edges
 except ImportError:  # pragma: no cover - depends on the tree's state
-    _extract_lineage = None
+    _extract_edges = None
 
 
 def scan_model(name: str, path: str, sql: str, dialect: str) -> Scan:
@@ -100,11 +100,14 @@ def _compile_model(job: ModelJob) -> ModelOutcome:
     out.extend(check_types(typed.tree, site))
     out.extend(check_contracts(typed.columns, job.contracts, site, typed.tree,
                                job.sidecar_path, job.sidecar_text))
-    lineage: tuple[Any, ...] = ()
+    lineage: Sequence[Any] = ()
     spent = 0.0
-    if job.lineage and _extract_lineage is not None:
+    if job.lineage and _extract_edges is not None:
         # CPU time, not wall: under load (or with workers) wall time overstates the share.
         t0 = time.process_time()
-        lineage = tuple(_extract_lineage(job.name, typed.tree, relation_name, typed.scope))
+        pack = _extract_edges(job.name, typed.tree, relation_name, typed.scope)
         spent = time.process_time() - t0
+        # Pickled once, compact: the cache stores this blob as it is, and the lineage graph
+        # reads the pack back without a ColumnEdge object per edge (LazyTuple.packed).
+        lineage = LazyTuple.wrap(pack)
     return ModelOutcome.of(typed.columns, tuple(out), lineage, spent)

@@ -52,14 +52,16 @@ from rocky_engine.lineage.edges import (
     GROUP,
     INFLUENCE_KINDS,
     JOIN,
+    KIND_ID,
     RANK,
     TRANSFORM,
     WINDOW,
     ColumnEdge,
+    EdgePack,
     compose,
 )
 
-__all__ = ["ColumnEdge", "extract_lineage"]
+__all__ = ["ColumnEdge", "EdgePack", "extract_edges", "extract_lineage"]
 
 _RANK = RANK
 _MAX_EXPR = 80
@@ -104,28 +106,41 @@ def extract_lineage(model: str, qualified: exp.Expr,
     walked through, not asked about. ``scope``: the root scope of ``qualified`` when the
     caller already built it (the compiler does; building it again costs ~0.5 ms a model).
     """
+    return tuple(extract_edges(model, qualified, relation_of, scope))
+
+
+def extract_edges(model: str, qualified: exp.Expr,
+                  relation_of: Callable[[exp.Table], str | None],
+                  scope: Scope | None = None) -> EdgePack:
+    """:func:`extract_lineage` in the compact form the compile cache stores.
+
+    ``tuple(extract_edges(...)) == extract_lineage(...)``; influence edges are kept once,
+    not once per output column (most of a project's edges), and equal node ids share one
+    string object, so the pickled pack is small and quick to load.
+    """
     root = build_scope(qualified) if scope is None else scope
     if root is None:
-        return ()
+        return EdgePack(())
     walker = _Walker(relation_of)
     outputs = walker.outputs(root)
     influence = walker.influence(root)
     # One value edge per (source, target): the strongest kind when several paths meet.
     value_best: dict[tuple[str, str], _Hop] = {}
+    target_ids: dict[str, str] = {}
     for name, hops in outputs:
-        target = f"{model}.{name}"
+        target = target_ids.setdefault(f"{model}.{name}", f"{model}.{name}")
         for hop in hops:
             key = (hop.node, target)
             prev = value_best.get(key)
             if prev is None or _RANK[hop.kind] > _RANK[prev.kind]:
                 value_best[key] = hop
-    found = [ColumnEdge(node, target, hop.kind, str(hop.expression))
-             for (node, target), hop in value_best.items()]
-    targets = list(dict.fromkeys(f"{model}.{name}" for name, _ in outputs))
-    for hop in influence:
-        text = str(hop.expression)
-        found.extend(ColumnEdge(hop.node, target, hop.kind, text) for target in targets)
-    return tuple(found)
+    # One string object per node id: the pickle stores it once and refers back to it.
+    nodes: dict[str, str] = {}
+    value = tuple((nodes.setdefault(node, node), target, KIND_ID[hop.kind],
+                   str(hop.expression)) for (node, target), hop in value_best.items())
+    inf = tuple((nodes.setdefault(hop.node, hop.node), KIND_ID[hop.kind], str(hop.expression))
+                for hop in influence)
+    return EdgePack(value, tuple(target_ids.values()), inf)
 
 
 class _Walker:

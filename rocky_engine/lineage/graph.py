@@ -25,16 +25,26 @@ edges are flat ``array('I')`` triples ``(other node, kind, expression)`` in CSR 
 from __future__ import annotations
 
 import difflib
+import gc
 import sys
 from array import array
 from bisect import bisect_right
-from collections import deque
-from collections.abc import Container, Iterable, Mapping
+from collections import Counter, deque
+from collections.abc import Container, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from itertools import accumulate, count, repeat
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, cast
 
 from rocky_engine.errors import UsageError
-from rocky_engine.lineage.edges import EDGE_KINDS, INFLUENCE_KINDS, ColumnEdge
+from rocky_engine.lineage.edges import (
+    EDGE_KINDS,
+    INFLUENCE_KINDS,
+    VALUE_KINDS,
+    ColumnEdge,
+    EdgePack,
+)
 
 if TYPE_CHECKING:
     from rocky_engine.compiler.ir import CompileResult
@@ -49,6 +59,7 @@ _Edge = tuple[int, int, int]
 _SOURCE, _MODEL = 0, 1
 _KIND_NAMES = {_SOURCE: "source", _MODEL: "model"}
 _EXPR_SEP = "\x00"
+_N_VALUE = len(VALUE_KINDS)  # kind ids below this are value kinds (EDGE_KINDS order)
 
 
 @dataclass(frozen=True)
@@ -112,18 +123,38 @@ class LineageGraph:
                      sources: Mapping[str, SourceTable] | None = None) -> LineageGraph:
         """Compose every compiled model's edges; ``sources`` adds declared source columns.
 
-        A model's ``lineage`` holds :class:`ColumnEdge` records or, as a cache may store
-        them to unpickle fast, plain ``(source, target, kind, expression)`` tuples.
+        A model's ``lineage`` holds :class:`ColumnEdge` records, plain ``(source, target,
+        kind, expression)`` tuples, or (from the compiler and its cache) a ``LazyTuple``
+        of an :class:`EdgePack`, read packed: no object per edge, influence edges once.
+        The graph is the same whichever form a model's edges come in.
         """
-        models = {name: tuple(c.name for c in m.columns) for name, m in result.models.items()}
-        source_cols = {key: tuple(c.name for c in t.columns)
-                       for key, t in (sources or {}).items()}
-        edges = [e if isinstance(e, ColumnEdge) else ColumnEdge(*e)
-                 for m in result.models.values() for e in m.lineage
-                 if isinstance(e, ColumnEdge) or (isinstance(e, tuple) and len(e) == 4)]
+        with _gc_paused():
+            return cls._from_compile(result, sources)
+
+    @classmethod
+    def _from_compile(cls, result: CompileResult,
+                      sources: Mapping[str, SourceTable] | None) -> LineageGraph:
+        builder = _Builder()
+        for key, table in (sources or {}).items():
+            builder.relation(key.lower(), _SOURCE, (c.name for c in table.columns))
+        for name, m in result.models.items():
+            builder.relation(name.lower(), _MODEL, (c.name for c in m.columns))
+        for m in result.models.values():
+            lineage = m.lineage
+            packed = getattr(lineage, "packed", None)
+            if packed is not None:  # a LazyTuple: its pickled form, unexpanded
+                lineage = packed()
+            if isinstance(lineage, EdgePack):
+                builder.pack(lineage)
+                continue
+            for e in lineage:
+                if isinstance(e, ColumnEdge):
+                    builder.edge(e)
+                elif isinstance(e, tuple) and len(e) == 4:
+                    builder.edge(ColumnEdge(*e))
         broken = {name: [*m.depends_on, *m.sources] for name, m in result.models.items()
                   if m.status != "ok"}
-        return cls.from_edges(models=models, sources=source_cols, edges=edges, broken=broken)
+        return cls._built(builder, broken)
 
     @classmethod
     def from_edges(cls, *, models: Mapping[str, Iterable[str]],
@@ -135,13 +166,19 @@ class LineageGraph:
         ``broken`` maps models that failed to compile (their lineage is missing or partial)
         to the relations they read.
         """
-        builder = _Builder()
-        for key, cols in (sources or {}).items():
-            builder.relation(key.lower(), _SOURCE, cols)
-        for name, cols in models.items():
-            builder.relation(name.lower(), _MODEL, cols)
-        for edge in edges:
-            builder.edge(edge)
+        with _gc_paused():
+            builder = _Builder()
+            for key, cols in (sources or {}).items():
+                builder.relation(key.lower(), _SOURCE, cols)
+            for name, cols in models.items():
+                builder.relation(name.lower(), _MODEL, cols)
+            for edge in edges:
+                builder.edge(edge)
+            return cls._built(builder, broken)
+
+    @classmethod
+    def _built(cls, builder: _Builder,
+               broken: Mapping[str, Iterable[str]] | None) -> LineageGraph:
         state = builder.state()
         state["broken"] = {b.lower(): sorted(d.lower() for d in deps)
                            for b, deps in sorted((broken or {}).items())}
@@ -293,6 +330,26 @@ def split_node(node: str, relations: Container[str]) -> tuple[str, str]:
     return relation, column
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic GC while a graph is built: it makes a million acyclic tuples and dicts, and
+    the collector rescanning everything a 10,000-model compile holds cost a third of the
+    build (the same reason ``load_project`` pauses it)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _relation_of_key(key: str) -> str:
+    """What ``split_node`` finds for a memoised node key (see ``_Builder._memo``)."""
+    i = key.rfind(".")
+    return key[:i] if i > 0 else ""
+
+
 def _ints(data: bytes) -> array[int]:
     values = array("I")
     values.frombytes(data)
@@ -304,39 +361,97 @@ def _triples(offsets: array[int], flat: array[int], i: int) -> list[_Edge]:
     return [(flat[j], flat[j + 1], flat[j + 2]) for j in range(a, b, 3)]
 
 
-def _csr(rows: list[list[_Edge]]) -> tuple[bytes, bytes]:
-    offsets, flat = array("I", [0]), array("I")
-    for row in rows:
-        for triple in row:
-            flat.extend(triple)
-        offsets.append(offsets[-1] + len(row))
-    return offsets.tobytes(), flat.tobytes()
+def _csr(group: list[int], a: list[int], b: list[int], c: list[int],
+         n: int) -> tuple[bytes, bytes]:
+    """Triples ``(a[i], b[i], c[i])`` in CSR form by ``group[i]`` (``0 <= group[i] < n``).
+
+    Within a group the triples keep their input order (the sort is stable).
+
+        >>> off, flat = _csr([1, 0, 1], [7, 8, 9], [0, 0, 0], [5, 5, 5], 3)
+        >>> list(_ints(off)), list(_ints(flat))
+        ([0, 1, 3, 3], [8, 0, 5, 7, 0, 5, 9, 0, 5])
+    """
+    flat = [0] * (3 * len(group))
+    if group == sorted(group):  # value edges arrive by target: vin is in order already
+        flat[0::3], flat[1::3], flat[2::3] = a, b, c
+    else:
+        order = sorted(range(len(group)), key=group.__getitem__)
+        flat[0::3] = map(a.__getitem__, order)
+        flat[1::3] = map(b.__getitem__, order)
+        flat[2::3] = map(c.__getitem__, order)
+    counts = Counter(group)
+    offsets = array("I", accumulate(map(counts.get, range(n), repeat(0)), initial=0))
+    return offsets.tobytes(), array("I", flat).tobytes()
 
 
 class _Builder:
-    """Collects relations, nodes and edges by name; ``state()`` numbers and packs them."""
+    """Collects relations, nodes and edges by name; ``state()`` numbers and packs them.
+
+    Per-edge work is a few dict lookups: a node id is split into relation and column (and
+    registered) once, then found in ``_memo``; edges hold integer node handles; packed
+    models add each influence edge once instead of once per output column.
+    """
 
     def __init__(self) -> None:
         self.relations: dict[str, tuple[int, dict[str, None]]] = {}  # name -> kind, columns
         self.exprs: dict[str, int] = {}
-        self.value: dict[tuple[str, str, int], int] = {}  # (source, target, kind) -> expr
-        self.influence: dict[tuple[str, str, int], int] = {}  # (model, source, kind) -> expr
+        self.value: dict[tuple[int, int, int], int] = {}  # (source, target, kind) -> expr
+        self.influence: dict[tuple[str, int, int], int] = {}  # (model, source, kind) -> expr
+        # A handle per distinct lower-case node key, in order of first registration;
+        # state() turns handles into node numbers (the same when nothing was registered
+        # out of relation order, the common case).
+        self._handle: dict[str, int] = {}
+        self._key_of: list[str] = []
+        self._relation_of: list[str] = []  # by handle; right for memoised handles
+        # Node id as given -> its handle, for registered ids whose split no relation added
+        # later can change: the relation is everything before the last dot (``split_node``
+        # tries that first), or there is no dot (see _relation_of_key). A quoted column
+        # with a dot in it is split afresh each time: a longer relation may turn up.
+        self._memo: dict[str, int] = {}
 
     def relation(self, name: str, kind: int, columns: Iterable[str]) -> None:
         found = self.relations.get(name)
-        cols = found[1] if found else {}
+        fresh = dict.fromkeys([f"{name}.{c.lower()}" for c in columns])
+        if found is None:
+            cols = fresh
+        else:
+            cols = found[1]
+            cols.update(fresh)  # as setdefault: a known column keeps its place
         self.relations[name] = (kind, cols)
-        for col in columns:
-            cols.setdefault(f"{name}.{col.lower()}", None)
+        handle, key_of = self._handle, self._key_of
+        start = len(key_of)
+        new = (fresh if fresh.keys().isdisjoint(handle.keys())  # views: scans `fresh` only
+               else [k for k in fresh if k not in handle])
+        handle.update(zip(new, count(start)))
+        key_of.extend(new)
+        self._relation_of.extend(repeat(name, len(new)))
+        # `name` is what split_node finds first for these, whatever relation comes later
+        # (unless the column name has a dot in it).
+        if new is fresh and "\x00".join(fresh).count(".") == len(fresh) * (name.count(".") + 1):
+            self._memo.update(zip(fresh, count(start)))  # the common case, at C speed
+            return
+        after = len(name) + 1
+        self._memo.update({key: handle[key] for key in fresh if key.find(".", after) < 0})
 
-    def node(self, node_id: str) -> str:
+    def node(self, node_id: str) -> int:
+        found = self._memo.get(node_id)
+        if found is not None:
+            return found
         key = node_id.lower()
         relation = split_node(key, self.relations)[0]
         if relation not in self.relations:
             # An edge from a relation nobody declared (e.g. an undeclared source).
             self.relations[relation] = (_SOURCE, {})
         self.relations[relation][1].setdefault(key, None)
-        return key
+        handle = self._handle.get(key)
+        if handle is None:
+            handle = self._handle[key] = len(self._key_of)
+            self._key_of.append(key)
+            self._relation_of.append(relation)
+        if relation == _relation_of_key(key):
+            self._memo[node_id] = handle
+            self._relation_of[handle] = relation
+        return handle
 
     def edge(self, edge: ColumnEdge) -> None:
         source = self.node(edge.source)
@@ -349,34 +464,100 @@ class _Builder:
             return
         self.value.setdefault((source, self.node(edge.target), kind), expr)
 
+    def pack(self, pack: EdgePack) -> None:
+        """Add a model's packed edges: the same result as :meth:`edge` on each of them."""
+        memo, node, exprs, value = self._memo, self.node, self.exprs, self.value
+        n_value = _N_VALUE
+        # A target's edges come together and often share one expression (one string
+        # object once unpickled): the previous edge's answers are reused by identity.
+        last_target_id = last_text = None
+        target = expr = 0
+        for source_id, target_id, kind, text in pack.value:
+            if kind >= n_value:  # never made by extract_edges; exact all the same
+                self.edge(ColumnEdge(source_id, target_id, EDGE_KINDS[kind], text))
+                last_target_id = last_text = None
+                continue
+            source = memo.get(source_id)
+            if source is None:
+                source = node(source_id)
+            if text is not last_text:
+                expr = exprs.setdefault(text.replace(_EXPR_SEP, " "), len(exprs))
+                last_text = text
+            if target_id is not last_target_id:
+                found = memo.get(target_id)
+                if found is None:  # not memoised: registered (maybe afresh) every time
+                    target = node(target_id)
+                    last_target_id = None
+                else:
+                    target = found
+                    last_target_id = target_id
+            value.setdefault((source, target, kind), expr)
+        targets = pack.targets
+        models: tuple[str, ...] = ()
+        n_relations = -1
+        for source_id, kind, text in pack.influence:
+            if kind < n_value:  # never made by extract_edges; exact all the same
+                for target_id in targets:
+                    self.edge(ColumnEdge(source_id, target_id, EDGE_KINDS[kind], text))
+                continue
+            source = memo.get(source_id)
+            if source is None:
+                source = node(source_id)
+            expr = exprs.setdefault(text.replace(_EXPR_SEP, " "), len(exprs))
+            if len(self.relations) != n_relations:
+                # The model each target belongs to, as edge() finds it: normally the one
+                # model of the pack. Only a new relation can change that answer.
+                n_relations = len(self.relations)
+                handles = list(map(memo.get, targets))
+                if None in handles:
+                    models = tuple(dict.fromkeys([
+                        split_node(t.lower(), self.relations)[0] for t in targets]))
+                else:
+                    models = tuple(dict.fromkeys(map(self._relation_of.__getitem__,
+                                                     cast("list[int]", handles))))
+            for model in models:
+                self.influence.setdefault((model, source, kind), expr)
+
     def state(self) -> dict[str, Any]:
         names = list(self.relations)
-        rel_id = {n: i for i, n in enumerate(names)}
+        rel_id = dict(zip(names, range(len(names))))
         nodes: list[str] = []
         starts = [0]
         for name in names:
             nodes.extend(self.relations[name][1])
             starts.append(len(nodes))
-        node_id = {n: i for i, n in enumerate(nodes)}
-        vin: list[list[_Edge]] = [[] for _ in nodes]
-        vout: list[list[_Edge]] = [[] for _ in nodes]
-        for (source, target, kind), expr in self.value.items():
-            s, t = node_id[source], node_id[target]
-            vin[t].append((s, kind, expr))
-            vout[s].append((t, kind, expr))
-        inf: list[list[_Edge]] = [[] for _ in names]
-        iout: list[list[_Edge]] = [[] for _ in nodes]
+        # Node number of each handle: the handle itself unless some node was registered
+        # out of relation order (or under two relations: then, as a dict of node -> number
+        # would, the last place wins).
+        number: list[int] | None = None
+        if nodes != self._key_of:
+            node_id = dict(zip(nodes, range(len(nodes))))
+            number = list(map(node_id.__getitem__, self._key_of))
+        # Column-wise lists and C-level map/sort: ~1M edges without a Python loop per edge.
+        keys = list(self.value)
+        src = list(map(itemgetter(0), keys))
+        dst = list(map(itemgetter(1), keys))
+        if number is not None:
+            src = list(map(number.__getitem__, src))
+            dst = list(map(number.__getitem__, dst))
+        kinds = list(map(itemgetter(2), keys))
+        exprs = list(self.value.values())
+        vin_off, vin_flat = _csr(dst, src, kinds, exprs, len(nodes))
+        vout_off, vout_flat = _csr(src, dst, kinds, exprs, len(nodes))
+        i_rel: list[int] = []
+        i_src: list[int] = []
+        i_kind: list[int] = []
+        i_expr: list[int] = []
         for (model, source, kind), expr in self.influence.items():
             r = rel_id.get(model)
             if r is None or self.relations[model][0] != _MODEL:
                 continue
-            s = node_id[source]
-            inf[r].append((s, kind, expr))
-            iout[s].append((r, kind, expr))
-        vin_off, vin_flat = _csr(vin)
-        vout_off, vout_flat = _csr(vout)
-        inf_off, inf_flat = _csr(inf)
-        iout_off, iout_flat = _csr(iout)
+            i_rel.append(r)
+            i_src.append(source if number is None else number[source])
+            i_kind.append(kind)
+            i_expr.append(expr)
+        inf_off, inf_flat = _csr(i_rel, i_src, i_kind, i_expr, len(names))
+        iout_off, iout_flat = _csr(i_src, i_rel, i_kind, i_expr, len(nodes))
         return {
             "byteorder": sys.byteorder,
             "nodes": "\n".join(nodes),
