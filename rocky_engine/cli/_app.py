@@ -66,9 +66,48 @@ pass_options = click.make_pass_decorator(Options, ensure=True)
 def emit(opts: Options, payload: Any, text: Callable[[], None] | None = None) -> None:
     """Print a command's result: one JSON document, or the text renderer's output."""
     if opts.json:
-        click.echo(json.dumps(payload, indent=2, default=str))
+        click.echo(dumps_json(payload))
     elif text is not None:
         text()
+
+
+# Past this many items in one list, a document is printed in outline form (below).
+_OUTLINE_ITEMS = 1000
+
+
+def dumps_json(payload: Any) -> str:
+    """``payload`` as indented JSON; a big document in outline form.
+
+    ``json.dumps(indent=2)`` runs Python's pure encoder: 5 s for the 25 MB compile document
+    of a 10,000-model project. So a document with a list of more than ``_OUTLINE_ITEMS``
+    items indents its first two levels only — one list item (a model, a diagnostic) per
+    line, each encoded compactly by the C encoder — the same JSON value, 10x faster.
+
+        >>> print(dumps_json({"ok": True, "models": [{"name": "m"}]}))
+        {
+          "ok": true,
+          "models": [
+            {
+              "name": "m"
+            }
+          ]
+        }
+    """
+    if isinstance(payload, dict) and any(
+            isinstance(v, list) and len(v) > _OUTLINE_ITEMS for v in payload.values()):
+        return _outline(payload, 0)
+    return json.dumps(payload, indent=2, default=str)
+
+
+def _outline(value: Any, depth: int) -> str:
+    if depth >= 2 or not isinstance(value, (dict, list)) or not value:
+        return json.dumps(value, default=str)
+    pad, end = "  " * (depth + 1), "  " * depth
+    if isinstance(value, dict):
+        items = [f"{pad}{json.dumps(str(k))}: {_outline(v, depth + 1)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + f"\n{end}}}"
+    items = [f"{pad}{_outline(v, depth + 1)}" for v in value]
+    return "[\n" + ",\n".join(items) + f"\n{end}]"
 
 
 # Engine commands, loaded lazily: name -> (module under rocky_engine.cli, first paragraph of
