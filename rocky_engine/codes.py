@@ -103,6 +103,11 @@ _TABLE: tuple[Code, ...] = (
          "The model's SQL changed since its intent was last confirmed "
          "(`intent.confirmed_sql` differs from the SQL's hash).",
          "run `rocky intent confirm MODEL` after reviewing the intent"),
+    Code("W132", _W, "output column has no name",
+         "An expression in the final SELECT has no alias. The warehouse names such a column "
+         "after the expression's text (DuckDB: `count_star()`, `(id + 1)`), which downstream "
+         "models, tests and contracts cannot sensibly refer to. Give it a name with AS.",
+         "SELECT customer_id, COUNT(*) FROM orders GROUP BY customer_id"),
     Code("I140", _I, "not checked: upstream failed",
          "A model reading a model that has errors is not type-checked; "
          "fix the upstream model first.",

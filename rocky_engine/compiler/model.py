@@ -11,8 +11,9 @@ the sqlglot tree never leaves this function.
 
 from __future__ import annotations
 
+import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlglot import exp
@@ -47,15 +48,34 @@ def scan_model(name: str, path: str, sql: str, dialect: str) -> Scan:
     return Scan(refs=table_refs(tree))
 
 
-def _check_outputs(tree: exp.Query, columns: tuple[CompiledColumn, ...],
-                   site: Site) -> list[Diagnostic]:
-    """R107 duplicate output names; W130 for every column whose type is unknown."""
+_GENERATED_NAME = re.compile(r"_col_\d+")
+
+
+def _check_outputs(tree: exp.Query, columns: tuple[CompiledColumn, ...], site: Site,
+                   upstream: Mapping[str, Sequence[CompiledColumn]] | None = None,
+                   ) -> list[Diagnostic]:
+    """R107 duplicate output names; W130 for every column whose type is unknown; W132 for
+    an expression with no name (the warehouse names it after its text)."""
     out: list[Diagnostic] = []
     selects = tree.selects
     first: dict[str, int] = {}
+    upstream_names: set[str] | None = None
+    sql = site.text.sql.lower()
     for i, col in enumerate(columns):
         node = selects[i] if i < len(selects) else None
         low = col.name.lower()
+        # sqlglot names an unaliased expression _col_<n>; DuckDB names it after its text,
+        # e.g. count_star() or (id + 1). Unless the model wrote that name or reads it.
+        if _GENERATED_NAME.fullmatch(low) and low not in sql:
+            if upstream_names is None:
+                upstream_names = {c.name.lower() for cols in (upstream or {}).values()
+                                  for c in cols}
+            if low not in upstream_names:
+                text = _written(node.this if isinstance(node, exp.Alias) else node)
+                out.append(site.at(
+                    "W132", f"output column {i + 1} (`{_clip(text)}`) has no name: the "
+                    "warehouse will name it after the expression", node=node,
+                    hint=f"name it, e.g. {_clip(text)} AS a_name"))
         if low in first:
             out.append(site.at(
                 "R107", f'output column "{col.name}" appears twice '
@@ -68,6 +88,20 @@ def _check_outputs(tree: exp.Query, columns: tuple[CompiledColumn, ...],
                 "W130", f'type of output column "{col.name}" cannot be inferred', node=node,
                 hint=f"CAST it, e.g. CAST(... AS VARCHAR) AS {col.name}"))
     return out
+
+
+def _written(node: exp.Expr | None) -> str:
+    """An expression of the qualified tree roughly as written: without the table prefixes
+    that qualification added."""
+    if node is None:
+        return "the expression"
+    bare = node.copy().transform(
+        lambda n: exp.column(n.name) if isinstance(n, exp.Column) and n.table else n)
+    return bare.sql(dialect="duckdb")
+
+
+def _clip(text: str, width: int = 40) -> str:
+    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 def _too_deep(site: Site) -> Diagnostic:
@@ -96,7 +130,7 @@ def _compile_model(job: ModelJob) -> ModelOutcome:
     if typed.tree is None:
         return ModelOutcome(diagnostics=tuple(typed.diagnostics))
     out: list[Diagnostic] = list(typed.diagnostics)
-    out.extend(_check_outputs(typed.tree, typed.columns, site))
+    out.extend(_check_outputs(typed.tree, typed.columns, site, job.upstream))
     out.extend(check_types(typed.tree, site))
     out.extend(check_contracts(typed.columns, job.contracts, site, typed.tree,
                                job.sidecar_path, job.sidecar_text))
