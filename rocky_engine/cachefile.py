@@ -48,6 +48,7 @@ class JournalFile:
         self.base_id: bytes | None = None  # id of the base last loaded or written
         self.base_bytes = 0
         self.log_bytes = 0
+        self.torn = False  # the journal ends in bytes no record frames: append would be lost
 
     def load(self) -> tuple[Any, list[Any]] | None:
         """``(base state, [updates in order])``, or None if there is no usable base."""
@@ -84,6 +85,9 @@ class JournalFile:
             except Exception:  # noqa: BLE001 - a record we cannot read ends the replay
                 break
         self.log_bytes = pos
+        # Anything after the last good record (a torn append) would hide every later record
+        # from the replay: such a journal is not appended to, the owner rewrites the base.
+        self.torn = pos < len(blob)
         return updates
 
     def rewrite(self, state: Any) -> bool:
@@ -105,12 +109,12 @@ class JournalFile:
             self.log_path.unlink(missing_ok=True)
         except OSError:
             return False
-        self.base_id, self.base_bytes, self.log_bytes = base_id, size, 0
+        self.base_id, self.base_bytes, self.log_bytes, self.torn = base_id, size, 0, False
         return True
 
     def append(self, update: Any) -> bool:
         """Add one update after the loaded base; False if there is none, or on any I/O error."""
-        if self.base_id is None:
+        if self.base_id is None or self.torn:
             return False
         payload = pickle.dumps(update, protocol=_PROTOCOL)
         record = _PREFIX.pack(len(payload), _digest(payload), self.base_id) + payload
@@ -126,7 +130,8 @@ class JournalFile:
         finally:
             os.close(fd)  # also releases the lock
         self.log_bytes += written
-        return written == len(record)
+        self.torn = written != len(record)
+        return not self.torn
 
 
 def _lock(fd: int) -> None:

@@ -250,10 +250,14 @@ def _read_snapshot(path: Path) -> tuple[Any, ...] | None:
 def _write_snapshot(path: Path, snapshot: tuple[Any, ...] | None) -> bool:
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".snapshot-", suffix=".tmp")
+    except OSError:
+        return False
+    try:
         with os.fdopen(fd, "wb") as fh:
             pickle.dump((_header(), None, snapshot), fh, protocol=_PROTOCOL)
         os.replace(tmp, path)
     except OSError:
+        Path(tmp).unlink(missing_ok=True)  # a full disk keeps no half-written file
         return False
     return True
 

@@ -122,3 +122,17 @@ def test_a_torn_load_journal_costs_a_reread_not_a_stale_model(tmp_path: Path,
     log.write_bytes(log.read_bytes()[:-3])
     os.utime(path, (time.time() - 3600, time.time() - 3600))
     assert "amount + 11" in load_project(root).models["m010"].sql
+
+
+def test_a_torn_journal_is_not_appended_to_so_later_records_are_never_hidden(
+        tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    store.rewrite({"a": 1})
+    store.append({"b": 2})
+    log = store.log_path
+    log.write_bytes(log.read_bytes() + b"\x07garbage")  # a torn append (e.g. disk full)
+    again = _store(tmp_path)
+    assert again.load() == ({"a": 1}, [{"b": 2}])
+    assert again.torn and not again.append({"c": 3})  # the owner must rewrite instead
+    assert again.rewrite({"a": 1, "b": 2, "c": 3}) and again.append({"d": 4})
+    assert _store(tmp_path).load() == ({"a": 1, "b": 2, "c": 3}, [{"d": 4}])
