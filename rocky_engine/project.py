@@ -32,8 +32,16 @@ from rocky_engine.config import (
     SourceFileSpec,
 )
 from rocky_engine.errors import Location, ProjectLoadError, relpath
+from rocky_engine.files import (
+    CONFIG_FILE,
+    Stamp,
+    find_root,
+    model_files,
+    signature,
+    source_files,
+    trusted,
+)
 
-CONFIG_FILE = "rocky.toml"
 LOAD_CACHE_FILE = Path("target") / "rocky_load.cache"
 _M = TypeVar("_M", bound=BaseModel)
 _T = TypeVar("_T")
@@ -97,6 +105,10 @@ class Project:
     # Each file's content hash by relative path, from the same load (None when no token).
     load_digests: dict[str, str] | None = field(default=None, init=False, compare=False,
                                                 repr=False)
+    # Each file's stat stamp from the same load: rocky_engine.files.unchanged(root, stamps)
+    # tells, without loading, that the project is still exactly what this load read.
+    load_stamps: dict[str, Stamp] | None = field(default=None, init=False, compare=False,
+                                                 repr=False)
 
     @property
     def name(self) -> str:
@@ -124,18 +136,6 @@ class Project:
 # ---------------------------------------------------------------------------- loading
 
 
-def find_root(start: Path) -> Path:
-    """The nearest folder at or above ``start`` holding a ``rocky.toml``."""
-    start = start.resolve()
-    for folder in (start, *start.parents):
-        if (folder / CONFIG_FILE).is_file():
-            return folder
-    raise ProjectLoadError(
-        f"no {CONFIG_FILE} found in {start} or any parent folder",
-        hint="run `rocky init DIR` to create a project, or pass --project DIR",
-    )
-
-
 def load_project(path: str | Path = ".") -> Project:
     # The cyclic GC rescanning the ~100,000 objects a 10,000-model load builds (none of them
     # garbage) was a quarter of the load's time.
@@ -151,7 +151,7 @@ def load_project(path: str | Path = ".") -> Project:
 def _load_project(path: str | Path) -> Project:
     root = find_root(Path(path))
     folder = root / "models"
-    files = _model_files(root, folder) if folder.is_dir() else None
+    files = model_files(root, folder) if folder.is_dir() else None
     cache = _LoadCache(root, enabled=files is not None and len(files[0]) >= _LoadCache.MIN_FILES)
     config_path = root / CONFIG_FILE
     config = cache.get(CONFIG_FILE, str(config_path),
@@ -165,6 +165,8 @@ def _load_project(path: str | Path) -> Project:
     object.__setattr__(project, "load_token", token)
     if token is not None:
         object.__setattr__(project, "load_digests", {rel: e[2] for rel, e in cache.used.items()})
+        object.__setattr__(project, "load_stamps",
+                           {rel: (e[0], e[1]) for rel, e in cache.used.items()})
     return project
 
 
@@ -194,7 +196,6 @@ class _LoadCache:
     _VERSION = ("rocky-load-cache", 4)
     # A file modified less than this before an entry was recorded is always re-read
     # (filesystem timestamps can be as coarse as 2 s).
-    _RACY_NS = 2_000_000_000
     # A load that changed fewer entries than this (and a quarter of them) appends them to
     # the journal instead of rewriting the whole file (10 MB at 10,000 models).
     _APPEND_MAX = 256
@@ -246,10 +247,9 @@ class _LoadCache:
         except OSError:
             self.bypassed = True  # this file is in no entry: the load gets no token
             return build(read())  # reports the missing file
-        sig = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+        sig = signature(st)
         entry = self.entries.get(rel)
-        if entry is not None and entry[0] == sig \
-                and max(st.st_mtime_ns, st.st_ctime_ns) < entry[1] - self._RACY_NS:
+        if entry is not None and trusted(st, (entry[0], entry[1])):
             self.used[rel] = entry
             self._token.update(f"{rel}\0{entry[2]}\0".encode("utf-8", "surrogatepass"))
             return entry[3]  # type: ignore[no-any-return]
@@ -419,8 +419,8 @@ def _load_sources(root: Path, cache: _LoadCache | None = None,
     folder = root / "sources"
     if not folder.is_dir():
         return sources, files
-    for path in sorted(folder.glob("*.toml")):
-        rel = relpath(path, root)
+    for rel, full in source_files(root):
+        path = Path(full)
         read = functools.partial(_read_text, root, path)
         build = functools.partial(_source_file, root, path, rel)
         schema, tables = (cache.get(rel, str(path), read, build) if cache is not None
@@ -503,7 +503,7 @@ def _load_models(root: Path, cache: _LoadCache | None = None,
     if files is None:
         if not folder.is_dir():
             return models
-        files = _model_files(root, folder)
+        files = model_files(root, folder)
     cache = cache if cache is not None else _LoadCache(root, enabled=False)
     sql_files, sidecars = files
     sql_stems = {full[:-4] for _, full in sql_files}
@@ -560,45 +560,6 @@ def _checked_sql(rel: str, sql: str) -> str:
 
 def _validated(root: Path, path: Path, model: type[_M], text: str) -> _M:
     return _load_model(root, path, model, _parse_toml(root, path, text))
-
-
-def _model_files(root: Path, folder: Path) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """(relative posix path, full path) of ``*.sql`` and ``*.toml`` under ``folder``, sorted
-    like ``sorted(folder.rglob(...))``.
-
-    os.walk with plain strings: building, sorting and relativising Path objects for 10,000
-    models was a measurable part of a warm compile.
-    """
-    sql: list[tuple[tuple[str, ...], str, str]] = []
-    toml: list[tuple[tuple[str, ...], str, str]] = []
-    base = str(folder)
-    prefix = _rel(folder, root)
-    for dirpath, _dirs, names in os.walk(base):
-        rel_dir = os.path.relpath(dirpath, base)
-        parts = () if rel_dir == "." else tuple(rel_dir.split(os.sep))
-        rel_base = "/".join((prefix, *parts)) + "/"
-        full_base = dirpath + os.sep
-        for name in names:
-            if name.endswith(".sql"):
-                sql.append(((*parts, name), rel_base + name, full_base + name))
-            elif name.endswith(".toml"):
-                toml.append(((*parts, name), rel_base + name, full_base + name))
-    # Sorted like sorted(rglob): by path components (in one folder: by file name, cheaply).
-    sql.sort(key=_parts_key)
-    toml.sort(key=_parts_key)
-    return [(rel, full) for _, rel, full in sql], [(rel, full) for _, rel, full in toml]
-
-
-def _parts_key(item: tuple[tuple[str, ...], str, str]) -> tuple[str, ...]:
-    return item[0]
-
-
-def _rel(path: Path, root: Path) -> str:
-    """``relpath`` without resolving symlinks: files found under the (resolved) root."""
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return relpath(path, root)
 
 
 _COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)

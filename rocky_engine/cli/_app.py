@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import importlib
 import json
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -210,7 +211,18 @@ def cli() -> None:
     """
 
 
+# True when main() runs as the process's command (not called in-process, as tests do): a
+# command may then leave the garbage collector off, since the process ends when it returns.
+ONE_SHOT = False
+
+
 def main(argv: list[str] | None = None) -> None:
+    global ONE_SHOT
+    ONE_SHOT = argv is None
+    if argv is None:
+        # rocky's own models use no pydantic plugins; looking for them scans the metadata of
+        # every installed package (~40 ms of each command's start). An explicit setting wins.
+        os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     try:
         _main(argv)
     finally:

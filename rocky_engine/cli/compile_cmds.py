@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from rocky_engine.cli._app import Options, cli, emit, global_options, pass_options
-from rocky_engine.context import Context
 from rocky_engine.errors import Severity
 
 _COLORS = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
@@ -28,8 +27,23 @@ def compile_cmd(opts: Options, strict: bool, no_cache: bool) -> int:
         rocky compile
         rocky compile --strict --format json --project shop
     """
-    ctx = Context.load(opts.project, opts.console())
-    result = ctx.compile(strict=strict, use_cache=not no_cache)
+    from rocky_engine.cli import _app
+    from rocky_engine.compiler.pipeline import answer_unchanged
+
+    if _app.ONE_SHOT:
+        # Compiling runs with the collector paused anyway; turning it back on afterwards
+        # would only buy a full pass over everything loaded before the process exits.
+        import gc
+
+        gc.disable()
+
+    # Nothing changed since the last compile: its result, without loading the project.
+    result = None if no_cache else answer_unchanged(opts.project, strict=strict)
+    if result is None:
+        from rocky_engine.context import Context
+
+        ctx = Context.load(opts.project, opts.console())
+        result = ctx.compile(strict=strict, use_cache=not no_cache)
 
     def text() -> None:
         from rocky_engine.compiler.render import render_text

@@ -39,7 +39,7 @@ from rocky_engine.compiler.ir import LazyTuple, ModelOutcome, Scan, TableRef
 CACHE_FILE = Path("target") / "rocky_compile.cache"
 SNAPSHOT_FILE = Path("target") / "rocky_compile.snapshot"
 # Bump when compile output for the same input changes (new checks, new type rendering).
-CACHE_VERSION = 8
+CACHE_VERSION = 9
 
 
 @functools.lru_cache(maxsize=1)
@@ -124,6 +124,11 @@ class CompileCache:
         snap = self._snapshot
         return (snap[0], snap[1], snap[2]) if snap is not None else None
 
+    def outcome_entry(self, key: str) -> tuple[Any, ...] | None:
+        """The raw stored outcome: (columns blob, lineage blob, diagnostics blob, typed,
+        fingerprint, n_columns, n_unknown); not marked as used."""
+        return self._outcomes.get(key)
+
     def peek_outcome(self, key: str) -> ModelOutcome | None:
         """A stored outcome without its diagnostics, not marked as used (snapshot answers)."""
         entry = self._outcomes.get(key)
@@ -135,9 +140,6 @@ class CompileCache:
 
     def put_snapshot(self, key: str, outcome_keys: dict[str, str], record: Any) -> None:
         """Remember this compile's ``record`` (picklable) and the outcome each model used."""
-        if self._snapshot is not None and self._snapshot[0] == key \
-                and self._snapshot[1] == outcome_keys:
-            return
         self._snapshot = (key, outcome_keys, record)
         self._snapshot_dirty = True
 

@@ -26,8 +26,9 @@ import heapq
 import itertools
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rocky_engine.codes import diag
 from rocky_engine.compiler.cache import CompileCache, digest
@@ -37,6 +38,7 @@ from rocky_engine.compiler.ir import (
     CompileResult,
     CompileStats,
     Contract,
+    LazyTuple,
     ModelJob,
     ModelOutcome,
     Reference,
@@ -49,7 +51,11 @@ from rocky_engine.compiler.workers import Pool, compile_task, gc_paused, scan_ta
 from rocky_engine.console import Console, SilentConsole
 from rocky_engine.dag import DAG
 from rocky_engine.errors import Diagnostic, Severity
-from rocky_engine.project import Model, Project, SourceTable
+from rocky_engine.files import CONFIG_FILE, unchanged
+
+if TYPE_CHECKING:
+    # Not at run time: answer_unchanged must not load pydantic (the project's models).
+    from rocky_engine.project import Model, Project, SourceTable
 
 # At most this many changed model files are compiled against the last snapshot (_delta).
 DELTA_MAX = 32
@@ -69,6 +75,89 @@ class _Snapshot:
     files: dict[str, str]  # relative path -> content hash, of every project file loaded
     strict: bool
     dialect: str
+    # relative path -> stat stamp from the same load (rocky_engine.files.unchanged)
+    stamps: dict[str, Any] = field(default_factory=dict)
+
+
+def answer_unchanged(project_dir: str | Path, *, strict: bool = False) -> CompileResult | None:
+    """The last compile's result if no project file changed since, without loading it.
+
+    One ``stat`` per file against the stamps the last compile's load recorded (the load
+    cache's own rule): no TOML, SQL or pydantic. None when anything differs, or there is no
+    snapshot to answer from: then load and compile as usual.
+
+        >>> answer_unchanged("/nowhere") is None
+        True
+    """
+    t0 = time.perf_counter()
+    start = Path(project_dir).resolve()
+    root = next((f for f in (start, *start.parents) if (f / CONFIG_FILE).is_file()), None)
+    if root is None:
+        return None
+    with gc_paused():
+        cache = CompileCache.load(root)
+        last = cache.last_snapshot()
+        if last is None:
+            return None
+        _key, outcome_keys, snap = last
+        stamps = getattr(snap, "stamps", None)  # absent in a snapshot of another version
+        if not isinstance(snap, _Snapshot) or snap.strict != strict or not stamps \
+                or not unchanged(root, stamps):
+            return None
+        return _assemble(cache, snap, outcome_keys, t0)
+
+
+def _assemble(cache: CompileCache, snap: _Snapshot, outcome_keys: dict[str, str], t0: float,
+              *, replaced: dict[str, tuple[_Row, ModelOutcome, bool]] | None = None,
+              parsed: int = 0, workers: int = 1) -> CompileResult | None:
+    """The result recorded in ``snap``, with the rows in ``replaced`` swapped in.
+
+    None if an outcome the snapshot names is no longer in the cache.
+    """
+    replaced = replaced or {}
+    # Stored outcomes stay raw cache entries: 10,000 ModelOutcome records would be built only
+    # to be taken apart again.
+    entries: dict[str, tuple[Any, ...]] = {}
+    for name, key in outcome_keys.items():
+        if name not in replaced:
+            entry = cache.outcome_entry(key)
+            if entry is None:
+                return None
+            entries[name] = entry
+    compiled: dict[str, CompiledModel] = {}
+    all_diags: list[Diagnostic] = []
+    for row in snap.rows:
+        key = row[0]
+        columns: Sequence[CompiledColumn] = ()
+        lineage: Sequence[Any] = ()
+        from_cache = False
+        if key in replaced:
+            row, outcome, from_cache = replaced[key]
+            columns, lineage = outcome.columns, outcome.lineage
+        else:
+            entry = entries.get(key)
+            if entry is not None:
+                columns, lineage, from_cache = LazyTuple(entry[0]), LazyTuple(entry[1]), True
+        _key, name, path, materialized, status, refs, _fp, model_diags = row
+        compiled[key] = CompiledModel(
+            name=name, path=path, materialized=materialized,
+            status="ok" if status == "ok" else "error", columns=columns,
+            depends_on=tuple(n for kind, n in refs if kind == "model"),
+            sources=tuple(n for kind, n in refs if kind == "source"),
+            lineage=lineage, from_cache=from_cache)
+        all_diags.extend(model_diags)
+    fresh = [o for _r, o, hit in replaced.values() if not hit]
+    stats = CompileStats(
+        models=len(compiled),
+        columns=sum(e[5] for e in entries.values()) + sum(o.n_columns for _r, o, _h in
+                                                          replaced.values()),
+        unknown_types=sum(e[6] for e in entries.values()) + sum(o.n_unknown for _r, o, _h in
+                                                                replaced.values()),
+        cache_hits=len(entries) + len(replaced) - len(fresh), parsed=parsed,
+        recompiled=len(fresh), seconds=time.perf_counter() - t0,
+        lineage_seconds=sum(o.lineage_seconds for o in fresh), workers=workers)
+    return CompileResult(models=compiled, diagnostics=all_diags, order=list(snap.order),
+                         dag=snap.dag, stats=stats)
 
 
 def compile_project(project: Project, *, sources: dict[str, SourceTable] | None = None,
@@ -119,50 +208,8 @@ class _Compiler:
     def _from_snapshot(self, snap: _Snapshot, outcome_keys: dict[str, str],
                        t0: float, *, replaced: dict[str, tuple[_Row, ModelOutcome, bool]]
                        | None = None) -> CompileResult | None:
-        """The result recorded in ``snap``, with the rows in ``replaced`` swapped in.
-
-        None if an outcome the snapshot names is no longer in the cache.
-        """
-        replaced = replaced or {}
-        outcomes: dict[str, tuple[ModelOutcome, bool]] = {}
-        for name, key in outcome_keys.items():
-            if name in replaced:
-                _row, new, from_cache = replaced[name]
-                outcomes[name] = (new, from_cache)
-                continue
-            found = self.cache.peek_outcome(key)
-            if found is None:
-                return None
-            outcomes[name] = (found, True)
-        compiled: dict[str, CompiledModel] = {}
-        all_diags: list[Diagnostic] = []
-        for row in snap.rows:
-            key = row[0]
-            if key in replaced:
-                row = replaced[key][0]
-            _key, name, path, materialized, status, refs, _fp, model_diags = row
-            found_outcome = outcomes.get(key)
-            outcome = found_outcome[0] if found_outcome is not None else None
-            compiled[key] = CompiledModel(
-                name=name, path=path, materialized=materialized,
-                status="ok" if status == "ok" else "error",
-                columns=outcome.columns if outcome is not None else (),
-                depends_on=tuple(n for kind, n in refs if kind == "model"),
-                sources=tuple(n for kind, n in refs if kind == "source"),
-                lineage=outcome.lineage if outcome is not None else (),
-                from_cache=bool(found_outcome and found_outcome[1]))
-            all_diags.extend(model_diags)
-        recompiled = sum(1 for _r, _o, hit in replaced.values() if not hit)
-        stats = CompileStats(models=len(compiled),
-                             columns=sum(o.n_columns for o, _ in outcomes.values()),
-                             unknown_types=sum(o.n_unknown for o, _ in outcomes.values()),
-                             cache_hits=len(outcomes) - recompiled, parsed=len(self.parsed),
-                             recompiled=recompiled, seconds=time.perf_counter() - t0,
-                             lineage_seconds=sum(o.lineage_seconds for o, hit in
-                                                 outcomes.values() if not hit),
-                             workers=self.pool.used)
-        return CompileResult(models=compiled, diagnostics=all_diags, order=list(snap.order),
-                             dag=snap.dag, stats=stats)
+        return _assemble(self.cache, snap, outcome_keys, t0, replaced=replaced,
+                         parsed=len(self.parsed), workers=self.pool.used)
 
     def _delta(self, t0: float) -> CompileResult | None:
         """Answer from the last compile's snapshot when only a few models' SQL changed.
@@ -271,7 +318,8 @@ class _Compiler:
         new_snap = _Snapshot(
             order=snap.order, rows=tuple(replaced[r[0]][0] if r[0] in replaced else r
                                          for r in snap.rows),
-            dag=snap.dag, files=dict(digests), strict=self.strict, dialect=self.dialect)
+            dag=snap.dag, files=dict(digests), strict=self.strict, dialect=self.dialect,
+            stamps=dict(self.project.load_stamps or {}))
         snapshot_key = self._snapshot_key()
         if snapshot_key is not None:
             self.cache.put_snapshot(snapshot_key, outcome_keys, new_snap)
@@ -310,6 +358,13 @@ class _Compiler:
             if last is not None and last[0] == snapshot_key and isinstance(last[2], _Snapshot):
                 result = self._from_snapshot(last[2], last[1], t0)
                 if result is not None:
+                    stamps = self.project.load_stamps or {}
+                    if getattr(last[2], "stamps", None) != stamps:
+                        # Same contents, new stat stamps (a touch, a checkout): record them
+                        # so the next compile can answer without loading the project.
+                        self.cache.put_snapshot(snapshot_key, last[1],
+                                                replace(last[2], stamps=dict(stamps)))
+                        self.cache.save(prune=False)
                     return result
             result = self._delta(t0)
             if result is not None:
@@ -384,6 +439,7 @@ class _Compiler:
         if snapshot_key is not None and self.project.load_digests is not None:
             snap = _Snapshot(order=tuple(order + leftovers), rows=tuple(rows), dag=dag,
                              files=dict(self.project.load_digests), strict=self.strict,
+                             stamps=dict(self.project.load_stamps or {}),
                              dialect=self.dialect)
             self.cache.put_snapshot(snapshot_key, {n: self.outcome_keys[n] for n in outcomes},
                                     snap)

@@ -10,7 +10,9 @@ were really taken where they apply.
 
 from __future__ import annotations
 
+import os
 import random
+import time
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +96,9 @@ def paths(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return taken
 
 
+QUICK: list[str] = []  # projects answer_unchanged answered for (the test saw it used)
+
+
 def _check(root: Path, strict: bool = False) -> CompileResult:
     cached = compile_project(load_project(root), strict=strict)
     fresh = compile_project(load_project(root), strict=strict, use_cache=False)
@@ -101,7 +106,23 @@ def _check(root: Path, strict: bool = False) -> CompileResult:
     assert cached.stats.models == fresh.stats.models
     assert cached.stats.columns == fresh.stats.columns
     assert cached.stats.unknown_types == fresh.stats.unknown_types
+    # Nothing changed since that compile: answered without loading, and the same.
+    quick = pipeline.answer_unchanged(root, strict=strict)
+    if quick is not None:
+        QUICK.append(str(root))
+        assert _comparable(quick) == _comparable(fresh)
+        assert quick.stats.columns == fresh.stats.columns
     return cached
+
+
+@pytest.fixture
+def later(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loads happen 10 s after the files were last touched, so their stamps are trusted
+    (a real edit is never that close to a compile in these tests' sense)."""
+    import rocky_engine.project as project_mod
+
+    monkeypatch.setattr(project_mod._LoadCache, "_clock",
+                        staticmethod(lambda: time.time_ns() + 10_000_000_000))
 
 
 def test_unchanged_project_is_answered_from_the_snapshot(tmp_path: Path,
@@ -115,6 +136,43 @@ def test_unchanged_project_is_answered_from_the_snapshot(tmp_path: Path,
     assert again.stats.parsed == 0 and again.stats.recompiled == 0
     assert again.stats.cache_hits == N
     assert _comparable(again) == _comparable(first)
+
+
+def test_an_unchanged_project_is_answered_without_loading_it(
+        tmp_path: Path, later: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _write_project(tmp_path / "p")
+    first = _check(root)
+    quick = pipeline.answer_unchanged(root / "models")  # from a subfolder, like the CLI
+    assert quick is not None and _comparable(quick) == _comparable(first)
+    assert quick.stats.parsed == 0 and quick.stats.cache_hits == N
+    assert pipeline.answer_unchanged(root, strict=True) is None  # another compile's answer
+    model = root / "models" / "m012.sql"
+    text = model.read_text()
+    # Same size, mtime put back: only the ctime and the content tell.
+    stat = model.stat()
+    model.write_text(text.replace("x.amount > 0", "x.amount > 9"))
+    os.utime(model, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert pipeline.answer_unchanged(root) is None
+    _check(root)
+    assert pipeline.answer_unchanged(root) is not None
+    (root / "models" / "new.sql").write_text("SELECT 1 AS one\n")  # a file more
+    assert pipeline.answer_unchanged(root) is None
+    (root / "models" / "new.sql").unlink()  # and gone again: back to the stamped files
+    assert pipeline.answer_unchanged(root) is not None
+    (root / "models" / "m014.toml").write_text('[columns.id]\ntype = "BIGINT"\n')  # a sidecar
+    assert pipeline.answer_unchanged(root) is None
+    _check(root)
+    model.touch()  # new stamp, same content: answered by the full load, then stamped anew
+    assert pipeline.answer_unchanged(root) is None
+    _check(root)
+    assert pipeline.answer_unchanged(root) is not None
+
+
+def test_a_project_edited_seconds_before_is_not_trusted_to_stamps(tmp_path: Path) -> None:
+    root = _write_project(tmp_path / "p")
+    _check(root)  # the files were written just now: their stamps are racy
+    assert pipeline.answer_unchanged(root) is None
+    assert compile_project(load_project(root)).stats.cache_hits == N
 
 
 def test_same_schema_edit_compiles_only_that_model(tmp_path: Path, paths: list[str]) -> None:
@@ -208,7 +266,8 @@ def _edit(rng: random.Random, root: Path, originals: dict[str, str]) -> str:
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_random_edits_never_make_the_cache_answer_differently(tmp_path: Path, seed: int,
-                                                              paths: list[str]) -> None:
+                                                              paths: list[str],
+                                                              later: None) -> None:
     root = _write_project(tmp_path / "p")
     originals = {p.relative_to(root).as_posix(): p.read_text()
                  for p in (root / "models").glob("*.sql")}
@@ -222,3 +281,4 @@ def test_random_edits_never_make_the_cache_answer_differently(tmp_path: Path, se
         except AssertionError as exc:  # pragma: no cover - the message is the point
             raise AssertionError(f"after edits {done}: {exc}") from None
     assert "delta" in paths and "full" in paths, paths
+    assert QUICK.count(str(root)) >= 10  # and the no-load answer after nearly every edit

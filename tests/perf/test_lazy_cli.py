@@ -42,7 +42,7 @@ def test_every_registered_engine_command_is_in_the_lazy_table() -> None:
 
 
 def _probe(code: str, cwd: Path | None = None) -> dict[str, object]:
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False,
                          cwd=cwd, timeout=120)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
@@ -102,3 +102,23 @@ def test_compile_loads_no_warehouse_and_a_warm_one_no_parser(tmp_path: Path) -> 
     assert warm["code"] == 0 and warm["loaded"] == []
     assert warm["sqlglot"] is False, "a warm compile should need no SQL parser"
     assert "0 errors" in str(warm["out"])
+
+
+def test_a_compile_of_an_unchanged_project_loads_neither_pydantic_nor_the_project(
+        tmp_path: Path) -> None:
+    import time
+
+    root = _project(tmp_path / "p")
+    time.sleep(2.1)  # stamps are only trusted for files last changed 2 s before the load
+    args = ["compile", "--project", str(root)]
+    heavy = (*HEAVY, "pydantic", "rocky_engine.project", "rocky_engine.config")
+    first = _probe(_RUN.format(args=args, heavy=heavy))
+    assert first["code"] == 0 and "pydantic" in first["loaded"]  # type: ignore[operator]
+    again = _probe(_RUN.format(args=args, heavy=heavy))
+    assert again["code"] == 0 and again["loaded"] == [] and again["sqlglot"] is False
+    # Same report but for the time taken and the cache count.
+    assert str(again["out"]).split(" · ")[:-2] == str(first["out"]).split(" · ")[:-2]
+    assert str(again["out"]).endswith("· 60 cached\n")
+    (root / "models" / "m010.sql").write_text("SELECT id, amount FROM m009\n")
+    edited = _probe(_RUN.format(args=args, heavy=heavy))
+    assert edited["code"] == 0 and "rocky_engine.project" in edited["loaded"]  # type: ignore[operator]
