@@ -4,8 +4,9 @@
     >>> graph is None or graph.upstream("customers").nodes   # doctest: +SKIP
 
 The index is written after a compile and keyed by a *stat fingerprint* of the project's
-inputs (path, size and mtime of ``rocky.toml``, ``sources/*.toml`` and everything under
-``models/``): checking it costs one ``scandir`` pass, not a read of 10,000 files. Any
+inputs (path, size, mtime, ctime and inode of ``rocky.toml``, ``sources/*.toml`` and
+everything under ``models/``; the ctime catches an edit whose mtime was put back, as
+``rsync -t`` or ``touch -r`` do): checking it costs one ``scandir`` pass, not a read of 10,000 files. Any
 change, or a different rocky / Python version, makes the index stale and the caller
 recompiles (from the compile cache, so only what changed is re-analysed).
 
@@ -24,13 +25,13 @@ from pathlib import Path
 from rocky_engine.lineage.graph import LineageGraph
 
 INDEX_FILE = Path("target") / "lineage.idx"
-_FORMAT = 4  # bump whenever the state layout of LineageGraph changes
+_FORMAT = 5  # bump whenever the state layout of LineageGraph changes
 _MAGIC = b"ROCKYLIN"
 
 
 def fingerprint(root: Path) -> str:
-    """A digest of every compile input's path, size and mtime under project ``root``."""
-    entries: list[tuple[str, int, int]] = []
+    """A digest of every compile input's path and stat signature under project ``root``."""
+    entries: list[tuple[str, int, int, int, int]] = []
     _stat_into(entries, root / "rocky.toml", "rocky.toml")
     for folder in ("sources", "models"):
         _scan_into(entries, root / folder, folder)
@@ -82,20 +83,20 @@ def _find_root(start: Path) -> Path | None:
     return None
 
 
-def _stat_into(entries: list[tuple[str, int, int]], path: Path, rel: str) -> None:
+def _stat_into(entries: list[tuple[str, int, int, int, int]], path: Path, rel: str) -> None:
     try:
         st = path.stat()
     except OSError:
-        entries.append((rel, -1, -1))
+        entries.append((rel, -1, -1, -1, -1))
         return
-    entries.append((rel, st.st_size, st.st_mtime_ns))
+    entries.append((rel, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
 
 
-def _scan_into(entries: list[tuple[str, int, int]], folder: Path, rel: str) -> None:
+def _scan_into(entries: list[tuple[str, int, int, int, int]], folder: Path, rel: str) -> None:
     try:
         scan = os.scandir(folder)
     except OSError:
-        entries.append((rel + "/", -1, -1))
+        entries.append((rel + "/", -1, -1, -1, -1))
         return
     with scan:
         for entry in scan:
@@ -104,7 +105,8 @@ def _scan_into(entries: list[tuple[str, int, int]], folder: Path, rel: str) -> N
                 _scan_into(entries, Path(entry.path), name)
             elif entry.name.endswith((".sql", ".toml")):
                 st = entry.stat()
-                entries.append((name, st.st_size, st.st_mtime_ns))
+                entries.append((name, st.st_size, st.st_mtime_ns, st.st_ctime_ns,
+                                st.st_ino or entry.inode()))
 
 
 def _engine_version() -> str:

@@ -155,6 +155,17 @@ def test_index_is_stale_after_an_edit(project: Path) -> None:
     assert load_fresh_graph(project) is None
 
 
+def test_index_is_stale_after_a_same_size_edit_with_its_mtime_put_back(project: Path) -> None:
+    model = project / "models" / "casts.sql"
+    text = model.read_text()
+    save_graph(project, _graph())
+    st = model.stat()
+    model.write_text(text[:-1] + ("x" if text[-1] != "x" else "y"))  # same size
+    os.utime(model, ns=(st.st_atime_ns, st.st_mtime_ns))  # as rsync -t would leave it
+    assert model.stat().st_size == st.st_size and model.stat().st_mtime_ns == st.st_mtime_ns
+    assert load_fresh_graph(project) is None
+
+
 def test_index_is_stale_after_a_new_model_or_source_edit(project: Path) -> None:
     save_graph(project, _graph())
     (project / "models" / "sub").mkdir()
