@@ -95,7 +95,8 @@ class CompileCache:
         self._snapshot_dirty = False
 
     @classmethod
-    def load(cls, root: Path) -> CompileCache:
+    def load(cls, root: Path, *, snapshot: tuple[Any, ...] | None = None) -> CompileCache:
+        """The cache of the project at ``root`` (``snapshot``: already read by the caller)."""
         cache = cls(root / CACHE_FILE)
         assert cache._store is not None
         loaded = cache._store.load()
@@ -110,7 +111,7 @@ class CompileCache:
                 cache._scans, cache._outcomes, cache._types = scans, outcomes, types
             except Exception:  # noqa: BLE001 - foreign shape: start empty
                 cache._scans, cache._outcomes, cache._types = {}, {}, {}
-        cache._snapshot = _read_snapshot(root / SNAPSHOT_FILE)
+        cache._snapshot = snapshot if snapshot is not None else read_snapshot(root)
         return cache
 
     # ------------------------------------------------------------------------ snapshot
@@ -237,9 +238,11 @@ class CompileCache:
 _STALE_MIN = 256
 
 
-def _read_snapshot(path: Path) -> tuple[Any, ...] | None:
+def read_snapshot(root: Path) -> tuple[Any, ...] | None:
+    """``(key, {model: outcome key}, record)`` of the last compile of the project at ``root``,
+    read from its snapshot file alone (see :meth:`CompileCache.last_snapshot`)."""
     try:
-        with open(path, "rb") as fh:
+        with open(root / SNAPSHOT_FILE, "rb") as fh:
             data = pickle.load(fh)
     except Exception:  # noqa: BLE001 - missing or unreadable: no snapshot
         return None

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rocky_engine.codes import diag
-from rocky_engine.compiler.cache import CompileCache, digest
+from rocky_engine.compiler.cache import CompileCache, digest, read_snapshot
 from rocky_engine.compiler.ir import (
     CompiledColumn,
     CompiledModel,
@@ -95,8 +95,8 @@ def answer_unchanged(project_dir: str | Path, *, strict: bool = False) -> Compil
     if root is None:
         return None
     with gc_paused():
-        cache = CompileCache.load(root)
-        last = cache.last_snapshot()
+        # The snapshot alone first (a few MB): after an edit this is all that is read.
+        last = read_snapshot(root)
         if last is None:
             return None
         _key, outcome_keys, snap = last
@@ -104,7 +104,7 @@ def answer_unchanged(project_dir: str | Path, *, strict: bool = False) -> Compil
         if not isinstance(snap, _Snapshot) or snap.strict != strict or not stamps \
                 or not unchanged(root, stamps):
             return None
-        return _assemble(cache, snap, outcome_keys, t0)
+        return _assemble(CompileCache.load(root, snapshot=last), snap, outcome_keys, t0)
 
 
 def _assemble(cache: CompileCache, snap: _Snapshot, outcome_keys: dict[str, str], t0: float,
