@@ -50,8 +50,8 @@ from rocky_engine.compiler.resolve import Catalog, resolve_references
 from rocky_engine.compiler.workers import Pool, compile_task, gc_paused, scan_task, worker_count
 from rocky_engine.console import Console, SilentConsole
 from rocky_engine.dag import DAG
-from rocky_engine.errors import Diagnostic, Severity
-from rocky_engine.files import CONFIG_FILE, unchanged
+from rocky_engine.errors import Diagnostic, ProjectLoadError, Severity
+from rocky_engine.files import find_root, unchanged
 
 if TYPE_CHECKING:
     # Not at run time: answer_unchanged must not load pydantic (the project's models).
@@ -90,10 +90,10 @@ def answer_unchanged(project_dir: str | Path, *, strict: bool = False) -> Compil
         True
     """
     t0 = time.perf_counter()
-    start = Path(project_dir).resolve()
-    root = next((f for f in (start, *start.parents) if (f / CONFIG_FILE).is_file()), None)
-    if root is None:
-        return None
+    try:
+        root = find_root(Path(project_dir))
+    except ProjectLoadError:
+        return None  # the normal path reports it
     with gc_paused():
         # The snapshot alone first (a few MB): after an edit this is all that is read.
         last = read_snapshot(root)
