@@ -347,6 +347,25 @@ def _values(self: Any, e: exp.Expr) -> None:
     self._set_type(e, T.UNKNOWN)
 
 
+def _series(self: Any, e: exp.Expr) -> None:
+    """``range``/``generate_series`` as list functions: ``BIGINT[]`` for numbers (whatever
+    their width), ``TIMESTAMP[]`` from dates or timestamps, ``TIMESTAMPTZ[]`` from those."""
+    bounds = [e.args.get(k) for k in ("start", "end")]
+    kinds = {b.type.this for b in bounds if b is not None and b.type is not None} - {T.NULL}
+    element: exp.DType | None = None
+    if kinds <= set(_INTEGERS):  # range(NULL) is BIGINT too
+        element = T.BIGINT
+    elif kinds == {T.TIMESTAMPTZ}:
+        element = T.TIMESTAMPTZ
+    elif kinds and kinds <= {T.DATE, T.TIMESTAMP, T.TIMESTAMPNTZ, T.DATETIME}:
+        element = T.TIMESTAMP
+    if element is None:
+        self._set_type(e, T.UNKNOWN)
+    else:
+        self._set_type(e, exp.DataType(this=T.ARRAY, expressions=[exp.DataType(this=element)],
+                                       nested=True))
+
+
 def _fallback(md: dict[Any, dict[str, Any]], cls: type[exp.Expr]) -> Any:
     """The annotator ``md`` has for ``cls`` as a function (``returns`` specs included)."""
     spec = md.get(cls) or {}
@@ -378,6 +397,7 @@ def _metadata() -> dict[Any, dict[str, Any]]:
     md[exp.UnixToTime] = {"annotator": _epoch_ms(_fallback(md, exp.UnixToTime))}
     md[exp.Array] = {"annotator": _array(_fallback(md, exp.Array))}
     md[exp.Values] = {"annotator": _values}
+    md[exp.GenerateSeries] = {"annotator": _series}
     md[exp.Avg] = {"annotator": _avg}
     md[exp.Bracket] = {"annotator": _bracket(_fallback(md, exp.Bracket))}
     md[exp.Case] = {"annotator": _unifying(_case_values, md[exp.Case]["annotator"])}

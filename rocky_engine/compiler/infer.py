@@ -37,6 +37,7 @@ from rocky_engine.compiler.ir import CompiledColumn
 from rocky_engine.compiler.names import needs_names, output_names, remember
 from rocky_engine.compiler.nullability import output_nullability
 from rocky_engine.compiler.positions import Site
+from rocky_engine.compiler.table_functions import mentions_table_functions, name_table_functions
 from rocky_engine.compiler.tables import physical_tables
 from rocky_engine.compiler.types import parse_type, render
 from rocky_engine.errors import Diagnostic
@@ -98,6 +99,9 @@ def infer_types(tree: exp.Query, site: Site, upstream: Schemas, dialect: str) ->
     # DuckDB matches every identifier case-insensitively, so the mapping is built lower-case
     # and MappingSchema skips re-normalizing each name (half a millisecond per model).
     fold = dialect == "duckdb"
+    low = site.text.sql.lower()
+    if fold and mentions_table_functions(low):
+        name_table_functions(tree)  # before the written names are recorded, and qualify
     mapping: dict[str, object] = {}
     # DuckDB keeps the written case of names (qualify folds it): note it before qualifying.
     aliases: list[exp.Expr] | None = [] if fold else None
@@ -117,7 +121,6 @@ def infer_types(tree: exp.Query, site: Site, upstream: Schemas, dialect: str) ->
     written = remember(aliases) if aliases is not None else None
     dialect_obj = dialect_of(dialect)
     schema = MappingSchema(mapping, dialect=dialect_obj, normalize=not fold)
-    low = site.text.sql.lower()
     if "lateral" in low or "apply" in low:  # the only spellings that parse to exp.Lateral
         _unwrap_lateral_subqueries(tree)
     try:
