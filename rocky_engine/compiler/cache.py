@@ -133,11 +133,7 @@ class CompileCache:
     def peek_outcome(self, key: str) -> ModelOutcome | None:
         """A stored outcome without its diagnostics, not marked as used (snapshot answers)."""
         entry = self._outcomes.get(key)
-        if entry is None:
-            return None
-        columns, lineage, _diags, typed, fingerprint, n_columns, n_unknown = entry
-        return ModelOutcome(columns=LazyTuple(columns), lineage=LazyTuple(lineage), typed=typed,
-                            fingerprint=fingerprint, n_columns=n_columns, n_unknown=n_unknown)
+        return None if entry is None else _outcome(entry, with_diagnostics=False)
 
     def put_snapshot(self, key: str, outcome_keys: dict[str, str], record: Any) -> None:
         """Remember this compile's ``record`` (picklable) and the outcome each model used."""
@@ -182,11 +178,7 @@ class CompileCache:
         if entry is None:
             return None
         self._used_outcomes.add(key)
-        columns, lineage, diags, typed, fingerprint, n_columns, n_unknown = entry
-        return ModelOutcome(
-            columns=LazyTuple(columns), diagnostics=pickle.loads(diags) if diags else (),
-            lineage=LazyTuple(lineage), typed=typed, fingerprint=fingerprint,
-            n_columns=n_columns, n_unknown=n_unknown)
+        return _outcome(entry, with_diagnostics=True)
 
     def put_outcome(self, key: str, outcome: ModelOutcome) -> None:
         entry = (_blob(outcome.columns), _blob(outcome.lineage), _blob(outcome.diagnostics),
@@ -238,18 +230,41 @@ class CompileCache:
 _STALE_MIN = 256
 
 
+def _outcome(entry: tuple[Any, ...], *, with_diagnostics: bool) -> ModelOutcome:
+    columns, lineage, diags, typed, fingerprint, n_columns, n_unknown = entry
+    return ModelOutcome(
+        columns=LazyTuple(columns),
+        diagnostics=pickle.loads(diags) if diags and with_diagnostics else (),
+        lineage=LazyTuple(lineage), typed=typed, fingerprint=fingerprint,
+        n_columns=n_columns, n_unknown=n_unknown)
+
+
+# The last snapshot file read, by its stat signature: a `rocky compile` that first tries
+# the snapshot alone and then loads the project reads the file once, not twice.
+_last_read: tuple[tuple[str, int, int, int, int], tuple[Any, ...] | None] | None = None
+
+
 def read_snapshot(root: Path) -> tuple[Any, ...] | None:
     """``(key, {model: outcome key}, record)`` of the last compile of the project at ``root``,
     read from its snapshot file alone (see :meth:`CompileCache.last_snapshot`)."""
+    global _last_read
+    path = root / SNAPSHOT_FILE
     try:
-        with open(root / SNAPSHOT_FILE, "rb") as fh:
+        st = os.stat(path)
+    except OSError:
+        return None
+    sig = (str(path), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    if _last_read is not None and _last_read[0] == sig:
+        return _last_read[1]
+    try:
+        with open(path, "rb") as fh:
             data = pickle.load(fh)
     except Exception:  # noqa: BLE001 - missing or unreadable: no snapshot
         return None
-    if isinstance(data, tuple) and len(data) == 3 and data[0] == _header() \
-            and isinstance(data[2], tuple) and len(data[2]) == 3:
-        return data[2]  # type: ignore[no-any-return]
-    return None
+    found = data[2] if isinstance(data, tuple) and len(data) == 3 and data[0] == _header() \
+        and isinstance(data[2], tuple) and len(data[2]) == 3 else None
+    _last_read = (sig, found)
+    return found
 
 
 def _write_snapshot(path: Path, snapshot: tuple[Any, ...] | None) -> bool:
