@@ -51,6 +51,7 @@ class SparkAdapter:
     SUPPORTS_TRANSACTIONAL_DDL = False
     SUPPORTS_ZERO_COPY_VIEWS = True
     SINGLE_WRITER_PROCESS = True
+    SUPPORTS_ADVISORY_LOCK = False
 
     def __init__(self, settings: SparkSettings) -> None:
         self.settings = settings
@@ -58,6 +59,8 @@ class SparkAdapter:
         # Local mode: the catalog's file lock admits one rocky process, so a lock row left
         # by another process is stale. Spark Connect: several clients share the server.
         self.SINGLE_WRITER_PROCESS = settings.local
+        # Views WITH SCHEMA EVOLUTION follow their upstream: nothing to re-create.
+        self.view_sql = None
 
     def clone(self) -> SparkAdapter:
         """Another handle for a worker thread: a Spark session takes concurrent queries."""
@@ -137,14 +140,24 @@ class SparkAdapter:
     def schemas(self) -> list[str]:
         return sorted(r[0] for r in self.fetchall("SHOW DATABASES"))
 
+    def catalog(self, schemas: Sequence[str]) -> list[CatalogTable]:
+        """Every table and view of ``schemas``: one catalog call per database."""
+        existing = {s.lower(): s for s in self.schemas()}
+        out: list[CatalogTable] = []
+        for schema in dict.fromkeys(s.lower() for s in schemas):
+            if schema in existing:
+                out.extend(self._tables(existing[schema]))
+        return out
+
     def tables(self, schema: str) -> list[CatalogTable]:
+        return self.catalog([schema])
+
+    def _tables(self, schema: str) -> list[CatalogTable]:
         """Every table and view of ``schema`` with its columns, in one catalog call.
 
         Spark prints nested types only as ``struct``/``array``/``map`` there; a table
         holding one is asked for its full schema (one more call for that table).
         """
-        if schema.lower() not in {s.lower() for s in self.schemas()}:
-            return []
         rows = self.fetchall(f"SHOW TABLE EXTENDED IN {_ident(schema)} LIKE '*'")
         out = []
         for namespace, name, temporary, info in rows:
@@ -162,7 +175,7 @@ class SparkAdapter:
             fields = self.spark.table(f"{_ident(schema)}.{_ident(name)}").schema.fields
         except Exception as exc:  # noqa: BLE001
             raise WarehouseError(first_line(exc)) from None
-        return [CatalogColumn(f.name, f.dataType.simpleString().upper(), True, i)
+        return [CatalogColumn(f.name, _normalize(f.dataType.simpleString()), True, i)
                 for i, f in enumerate(fields, start=1)]
 
     def table(self, schema: str, name: str) -> CatalogTable | None:
@@ -231,6 +244,57 @@ class SparkAdapter:
         if kind is not None:
             self.drop_table(schema, name, kind.upper())
 
+    def load_csv(self, schema: str, name: str, columns: Sequence[tuple[str, str]],
+                 path: Path) -> int:
+        """(Re)create ``schema.name`` from a CSV with a header row, with the given types.
+
+        The file is read here (seeds are small) and handed to Spark as text; Spark casts
+        (ANSI: a bad value fails) into a new table that then replaces the old one. An
+        empty field is NULL. A bad value is reported with its line.
+        """
+        import csv
+
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle)
+            next(reader, None)
+            rows = [(reader.line_num, *[v if v != "" else None for v in row])
+                    for row in reader if row]
+        names = [f"c{i}" for i in range(len(columns))]
+        try:
+            frame = self.spark.createDataFrame(
+                rows, schema="__line INT, " + ", ".join(f"{n} STRING" for n in names))
+            view = f"rocky_seed_{abs(hash((schema, name))):x}"
+            frame.createOrReplaceTempView(view)
+        except Exception as exc:  # noqa: BLE001
+            raise WarehouseError(first_line(exc)) from None
+        casts = [f"CAST({n} AS {_ddl_type(t)}) AS {_ident(c)}"
+                 for n, (c, t) in zip(names, columns, strict=True)]
+        tmp = name + _DML_SUFFIX
+        try:
+            self.drop_table(schema, tmp)
+            try:
+                self.execute(f"CREATE TABLE {_qualified(schema, tmp)} USING parquet AS "
+                             f"SELECT {', '.join(casts)} FROM {view} ORDER BY __line")
+            except WarehouseError as exc:
+                raise WarehouseError(self._bad_value(view, names, columns) or exc.message
+                                     ) from None
+            self.swap_table(schema, tmp, name)
+        finally:
+            self.execute(f"DROP VIEW IF EXISTS {view}")
+        return len(rows)
+
+    def _bad_value(self, view: str, names: list[str], columns: Sequence[tuple[str, str]]
+                   ) -> str | None:
+        """``line N: ...`` for the first value that does not convert to its column's type."""
+        for n, (col, typ) in zip(names, columns, strict=True):
+            found = self.fetchall(
+                f"SELECT __line, {n} FROM {view} WHERE {n} IS NOT NULL AND "
+                f"TRY_CAST({n} AS {_ddl_type(typ)}) IS NULL ORDER BY __line LIMIT 1")
+            if found:
+                line, value = found[0]
+                return f"line {line}: {value!r} in column {col} is not a valid {typ}"
+        return None
+
     def row_count(self, schema: str, name: str) -> int:
         (count,) = self.fetchall(f"SELECT COUNT(*) FROM {_qualified(schema, name)}")[0]
         return int(count)
@@ -257,6 +321,25 @@ def _spark_create(create: exp.Create) -> exp.Create:
     return create
 
 
+def _ddl_type(canonical: str) -> str:
+    """A type in rocky's spelling (DuckDB's) as Spark writes it in DDL."""
+    return exp.DataType.build(canonical, dialect="duckdb").sql(dialect="spark")
+
+
+def _normalize(spark_type: str) -> str:
+    """A type as Spark reports it, in rocky's spelling (DuckDB's names)."""
+    from rocky_engine.compiler.types import render as render_type
+
+    try:
+        dtype = exp.DataType.build(spark_type, dialect="spark")
+    except Exception:  # noqa: BLE001 - an unknown name stays as Spark spells it
+        return spark_type.upper()
+    if dtype.this in (exp.DataType.Type.VARCHAR, exp.DataType.Type.CHAR,
+                      exp.DataType.Type.TEXT):
+        return "VARCHAR"
+    return render_type(dtype)
+
+
 def _parse_tree(info: str) -> list[CatalogColumn] | None:
     """Columns from the ``Schema:`` tree of SHOW TABLE EXTENDED; None for nested types."""
     _, _, tree = info.partition("\nSchema: root\n")
@@ -271,7 +354,7 @@ def _parse_tree(info: str) -> list[CatalogColumn] | None:
             return None
         name, typ, _ = m.groups()
         # NOT NULL is not kept on parquet tables: every column reads nullable.
-        columns.append(CatalogColumn(name, _TYPE_NAMES.get(typ, typ.upper()), True,
+        columns.append(CatalogColumn(name, _normalize(_TYPE_NAMES.get(typ, typ)), True,
                                      len(columns) + 1))
     return columns
 
