@@ -342,7 +342,7 @@ def _normalize(spark_type: str) -> str:
 
 def _parse_tree(info: str) -> list[CatalogColumn] | None:
     """Columns from the ``Schema:`` tree of SHOW TABLE EXTENDED; None for nested types."""
-    _, _, tree = info.partition("\nSchema: root\n")
+    _, _, tree = ("\n" + info).partition("\nSchema: root\n")
     columns = []
     for line in tree.splitlines():
         if not line.strip():
