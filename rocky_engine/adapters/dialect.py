@@ -32,6 +32,7 @@ from sqlglot import ErrorLevel, exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError
 
+from rocky_engine.adapters import spark_dialect as _spark
 from rocky_engine.errors import WarehouseError
 
 T = exp.DataType.Type
@@ -204,6 +205,9 @@ RULES: dict[str, TargetRules] = {
         type_names={"\"char\"": "CHAR(1)", "name": "VARCHAR", "oid": "BIGINT",
                     "regclass": "VARCHAR", "xid": "BIGINT"},
     ),
+    # Spark: QUALIFY kept as written (sqlglot's rewrite is switched off for Spark when
+    # spark_dialect is imported); DATE_TRUNC gives a TIMESTAMP there as on Postgres.
+    "spark": TargetRules(fixups=(_pg_date_trunc,), refusals=(_spark.refuse,)),
 }
 
 

@@ -34,7 +34,7 @@ from typing import Any, Self
 from sqlglot import exp
 
 from rocky_engine.adapters.base import CatalogColumn, CatalogTable, table_ref
-from rocky_engine.adapters.spark_dialect import render
+from rocky_engine.adapters.dialect import normalize_type, render
 from rocky_engine.adapters.spark_session import SparkSettings, first_line, get_session
 from rocky_engine.errors import WarehouseError
 
@@ -69,7 +69,7 @@ class SparkAdapter:
     # ------------------------------------------------------------------ statements
 
     def _sql(self, sql: str | exp.Expr) -> str:
-        return sql if isinstance(sql, str) else render(sql)
+        return sql if isinstance(sql, str) else render(sql, self.dialect)
 
     def _run(self, sql: str | exp.Expr, params: Sequence[Any] | None = None) -> Any:
         if isinstance(sql, exp.Delete | exp.Update):
@@ -328,16 +328,7 @@ def _ddl_type(canonical: str) -> str:
 
 def _normalize(spark_type: str) -> str:
     """A type as Spark reports it, in rocky's spelling (DuckDB's names)."""
-    from rocky_engine.compiler.types import render as render_type
-
-    try:
-        dtype = exp.DataType.build(spark_type, dialect="spark")
-    except Exception:  # noqa: BLE001 - an unknown name stays as Spark spells it
-        return spark_type.upper()
-    if dtype.this in (exp.DataType.Type.VARCHAR, exp.DataType.Type.CHAR,
-                      exp.DataType.Type.TEXT):
-        return "VARCHAR"
-    return render_type(dtype)
+    return normalize_type(spark_type, "spark")
 
 
 def _parse_tree(info: str) -> list[CatalogColumn] | None:

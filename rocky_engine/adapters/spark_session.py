@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rocky_engine.errors import ConfigError, WarehouseError
+from rocky_engine.errors import ConfigError, Location, WarehouseError
 
 INSTALL_HINT = "pip install 'rocky-intent[spark]'"
 
@@ -73,8 +73,9 @@ def require_pyspark(remote: bool = False) -> None:
             import pyarrow  # noqa: F401
     except ImportError as exc:
         raise ConfigError(
-            f"[warehouse] type = \"spark\" needs pyspark, which is not installed ({exc.name})",
-            hint=f"install it: {INSTALL_HINT}",
+            f"this project's warehouse is Spark, which needs pyspark ({exc.name} is not "
+            "installed)", location=Location("rocky.toml"),
+            hint=INSTALL_HINT,
         ) from None
 
 

@@ -17,7 +17,7 @@ _COLORS = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "cy
               help="Treat columns whose type cannot be inferred (W130) as errors.")
 @click.option("--no-cache", is_flag=True, default=False,
               help="Ignore and do not update the compile cache in target/.")
-@click.option("--target", type=click.Choice(["duckdb", "postgres"]), default=None,
+@click.option("--target", type=click.Choice(["duckdb", "postgres", "spark"]), default=None,
               help="Also check that every model can be expressed on this warehouse's "
                    "dialect (default: the project's [warehouse] type). Needs no server.")
 @global_options
