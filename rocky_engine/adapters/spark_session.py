@@ -58,8 +58,9 @@ class SparkSettings:
 
 
 _LOCK = threading.Lock()
-_SESSION: Any = None
-_SESSION_KEY: tuple[str, str] | None = None
+# One session per kind: "local" (one JVM per process, whatever project asks) and one per
+# Spark Connect URL.
+_SESSIONS: dict[str, Any] = {}
 _HOME_LOCK: Any = None  # an open file holding the flock on the local home
 
 
@@ -80,25 +81,21 @@ def require_pyspark(remote: bool = False) -> None:
 
 
 def get_session(settings: SparkSettings) -> Any:
-    """The process's Spark session for ``settings`` (started on first use)."""
-    global _SESSION, _SESSION_KEY
+    """The process's Spark session for ``settings`` (started on first use).
+
+    Local mode: a JVM has one catalog, so a second project in the same process (tests)
+    shares the first one's session and catalog.
+    """
     require_pyspark(remote=not settings.local)
     _quiet_python_loggers()
-    key = ("remote", settings.remote or "") if settings.remote else ("local",
-                                                                     str(settings.home))
+    key = settings.remote or "local"
     with _LOCK:
-        if _SESSION is not None and _alive(_SESSION):
-            if _SESSION_KEY is not None and _SESSION_KEY[0] == key[0] == "remote" \
-                    and _SESSION_KEY != key:
-                raise WarehouseError(
-                    f"this process is already connected to {_SESSION_KEY[1]}",
-                    hint="one Spark session per process: run rocky once per warehouse")
-            # Local: a JVM has one catalog; a second project in the same process (tests)
-            # shares the first one's session and catalog.
-            _apply_runtime_conf(_SESSION, settings.conf)
-            return _SESSION
+        session = _SESSIONS.get(key)
+        if session is not None and _alive(session):
+            _apply_runtime_conf(session, settings.conf)
+            return session
         session = _connect(settings) if settings.remote else _start_local(settings)
-        _SESSION, _SESSION_KEY = session, key
+        _SESSIONS[key] = session
         return session
 
 
@@ -114,16 +111,18 @@ def _quiet_python_loggers() -> None:
 
 
 def active_session() -> Any:
-    """The process's session if one is running (for tests and benchmarks), else None."""
-    return _SESSION if _SESSION is not None and _alive(_SESSION) else None
+    """The process's local session if one is running (tests, benchmarks), else None."""
+    session = _SESSIONS.get("local")
+    return session if session is not None and _alive(session) else None
 
 
 def stop_session() -> None:
-    """Stop the process's session (the JVM of local mode exits with the process anyway)."""
-    global _SESSION, _SESSION_KEY, _HOME_LOCK
+    """Stop every session of the process (a local JVM also exits with the process)."""
+    global _HOME_LOCK
     with _LOCK:
-        session, _SESSION, _SESSION_KEY = _SESSION, None, None
-        if session is not None:
+        sessions = list(_SESSIONS.values())
+        _SESSIONS.clear()
+        for session in sessions:
             try:
                 with _quiet_fds(None):
                     session.stop()
@@ -160,6 +159,7 @@ def _connect(settings: SparkSettings) -> Any:
         session = builder.getOrCreate()
         _apply_runtime_conf(session, settings.conf)
         session.sql("SELECT 1").collect()  # connects now: an unreachable server fails here
+        atexit.register(stop_session)
     except Exception as exc:  # noqa: BLE001 - grpc and pyspark raise many kinds
         raise WarehouseError(
             f"cannot reach Spark Connect server {settings.remote}: {first_line(exc)}",
