@@ -41,6 +41,8 @@ from rocky_engine.errors import WarehouseError
 __all__ = ["SparkAdapter", "SparkSettings"]
 
 _DML_SUFFIX = "__rocky_dml"
+# Set to a list to record every statement of every adapter of the process (benchmark).
+_RECORD: list[str] | None = None
 # Spark's typeName (as printed by StructType.treeString) -> the DDL name.
 _TYPE_NAMES = {"integer": "INT", "long": "BIGINT", "short": "SMALLINT", "byte": "TINYINT"}
 _TREE_LINE = re.compile(r"^ \|-- (.+?): (.+) \(nullable = (true|false)\)$")
@@ -61,6 +63,8 @@ class SparkAdapter:
         self.SINGLE_WRITER_PROCESS = settings.local
         # Views WITH SCHEMA EVOLUTION follow their upstream: nothing to re-create.
         self.view_sql = None
+        # Every statement text sent to Spark, when a list (bench/spark_bench.py).
+        self.statements: list[str] | None = _RECORD
 
     def clone(self) -> SparkAdapter:
         """Another handle for a worker thread: a Spark session takes concurrent queries."""
@@ -78,6 +82,8 @@ class SparkAdapter:
         if isinstance(sql, exp.Create):
             sql = _spark_create(sql)
         text = self._sql(sql)
+        if self.statements is not None:
+            self.statements.append(text)
         try:
             return self.spark.sql(text, args=list(params)) if params else self.spark.sql(text)
         except Exception as exc:  # noqa: BLE001 - py4j, pyspark and grpc errors alike
@@ -202,10 +208,13 @@ class SparkAdapter:
     # ------------------------------------------------------------------ objects
 
     def relations(self, schema: str) -> dict[str, str]:
-        if schema.lower() not in {s.lower() for s in self.schemas()}:
-            return {}
-        out = {r[1].lower(): "table" for r in self.fetchall(f"SHOW TABLES IN {_ident(schema)}")
-               if not r[2]}
+        try:
+            tables = self.fetchall(f"SHOW TABLES IN {_ident(schema)}")
+        except WarehouseError as exc:
+            if "SCHEMA_NOT_FOUND" in exc.message:
+                return {}
+            raise
+        out = {r[1].lower(): "table" for r in tables if not r[2]}
         for r in self.fetchall(f"SHOW VIEWS IN {_ident(schema)}"):
             if not r[2]:
                 out[r[1].lower()] = "view"
@@ -220,7 +229,11 @@ class SparkAdapter:
     def create_table_as(self, schema: str, name: str, query: exp.Query | str, *,
                         replace: bool = False) -> int | None:
         if replace:
-            self.drop_relation(schema, name)
+            try:
+                # Usually a table (the runner's temporary one): one statement, no lookup.
+                self.drop_table(schema, name)
+            except WarehouseError:
+                self.drop_relation(schema, name)
         self.execute(f"CREATE TABLE {_qualified(schema, name)} USING parquet AS "
                      f"{self._sql(query)}")
         return None
