@@ -447,8 +447,10 @@ def _connect_error(exc: psycopg.Error, where: str) -> WarehouseError:
     text = str(exc)
     low = text.lower()
     # libpq puts the reason after the last "failed: "; keep one line.
-    reason = text.replace("\n", " ").split("failed: ")[-1].strip().rstrip(".")
-    reason = reason.split("  ")[0].strip()
+    reason = " ".join(text.split("failed: ")[-1].split())
+    for prefix in ("FATAL: ", "ERROR: "):
+        reason = reason.removeprefix(prefix)
+    reason = reason.split(" Is the server running")[0].strip().rstrip(".")
     if "password authentication failed" in low:
         return WarehouseError(f"cannot connect to PostgreSQL at {where}: wrong password or "
                               "user (password authentication failed)",
