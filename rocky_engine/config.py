@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MAX_THREADS = 64  # `rocky run --threads`: one warehouse connection each
 
 
 class _Strict(BaseModel):
@@ -49,6 +50,8 @@ class WarehouseConfig(_Strict):
     type: Literal["duckdb"] = "duckdb"
     path: str = "warehouse.duckdb"
     schema_: str = Field(default="main", alias="schema")
+    # Models built concurrently by `rocky run` (each worker on its own connection).
+    threads: int = Field(default=1, ge=1, le=MAX_THREADS)
 
     @field_validator("schema_")
     @classmethod

@@ -15,8 +15,11 @@ downstream of it, not unrelated models.
 
 from __future__ import annotations
 
+import heapq
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import nullcontext
 
 from rocky_engine.adapters.base import WarehouseAdapter
@@ -34,11 +37,15 @@ TMP_SUFFIX = "__rocky_tmp"
 
 def run_plan(project: Project, adapter: WarehouseAdapter, plan: Plan, *,
              branch: str | None = None, console: Console | None = None,
-             lock_timeout: float | None = None,
+             lock_timeout: float | None = None, threads: int = 1,
              before_each: Callable[[str], None] | None = None) -> RunResult:
     """Build ``plan.selected`` into prod, or into ``branch`` when given.
 
-    ``before_each(model)`` is a test seam (fault injection, slow builds).
+    With ``threads`` > 1, up to that many models whose parents are built are built at
+    once, each worker on its own connection (:meth:`WarehouseAdapter.clone`); the result
+    and the progress lines keep ``plan.selected`` order whatever finishes first.
+    ``before_each(model)`` is a test seam (fault injection, slow builds); with threads it
+    runs on the worker.
     """
     console = console or SilentConsole()
     base = project.config.warehouse.schema_
@@ -57,25 +64,27 @@ def run_plan(project: Project, adapter: WarehouseAdapter, plan: Plan, *,
             kinds.update(dict.fromkeys(made, "view"))
         targets = {name: (target, name) for name in plan.parsed}
         prod_targets = {name: (base, name) for name in plan.parsed}
-        done: dict[str, ModelRun] = {}
+
+        def build(conn: WarehouseAdapter, name: str) -> ModelRun:
+            if before_each is not None:
+                before_each(name)
+            record = None
+            if branch:
+                record = _branch_recorder(conn, plan, name, branch, prod_targets,
+                                          ticket.run_id)
+            return _build(conn, plan, name, target, targets, kinds, record)
+
         with console.progress("running models", total=len(plan.selected)) as step:
-            for name in plan.selected:
-                blocker = _failed_parent(plan, name, done)
-                materialized = plan.materialized[name]
-                if blocker is not None:
-                    outcome = ModelRun(name, materialized, "skipped", f"{target}.{name}",
-                                       skipped_because=blocker)
-                else:
-                    if before_each is not None:
-                        before_each(name)
-                    record = None
-                    if branch:
-                        record = _branch_recorder(adapter, plan, name, branch, prod_targets,
-                                                  ticket.run_id)
-                    outcome = _build(adapter, plan, name, target, targets, kinds, record)
-                done[name] = outcome
-                console.line(outcome.render())
-                step(name)
+            report = _InOrder(plan.selected, console, step)
+            if threads > 1 and len(plan.selected) > 1:
+                done = _run_parallel(adapter, plan, target, threads, build, report)
+            else:
+                done = {}
+                for name in plan.selected:
+                    blocker = _failed_parent(plan, name, done)
+                    done[name] = _skipped(plan, name, target, blocker) if blocker is not None \
+                        else build(adapter, name)
+                    report(name, done[name])
         models = tuple(done[n] for n in plan.selected)
         result = RunResult(
             ticket.run_id, target, branch, plan.selected, models,
@@ -85,6 +94,98 @@ def run_plan(project: Project, adapter: WarehouseAdapter, plan: Plan, *,
         ticket.status = "success" if result.ok else "error"
         ticket.summary = {s: result.count(s) for s in ("success", "error", "skipped")}
     return result
+
+
+def _skipped(plan: Plan, name: str, target: str, blocker: str) -> ModelRun:
+    return ModelRun(name, plan.materialized[name], "skipped", f"{target}.{name}",
+                    skipped_because=blocker)
+
+
+class _InOrder:
+    """Reports outcomes to the console in plan order, as soon as each prefix is complete.
+
+    The progress bar advances as models finish; the per-model lines wait for their turn,
+    so ``rocky run --threads 4`` prints the same lines in the same order as one thread.
+    """
+
+    def __init__(self, order: Sequence[str], console: Console,
+                 step: Callable[[str], None]) -> None:
+        self._order = order
+        self._console = console
+        self._step = step
+        self._next = 0
+        self._waiting: dict[str, ModelRun] = {}
+
+    def __call__(self, name: str, outcome: ModelRun) -> None:
+        self._waiting[name] = outcome
+        self._step(name)
+        while self._next < len(self._order) and self._order[self._next] in self._waiting:
+            self._console.line(self._waiting.pop(self._order[self._next]).render())
+            self._next += 1
+
+
+def _run_parallel(adapter: WarehouseAdapter, plan: Plan, target: str, threads: int,
+                  build: Callable[[WarehouseAdapter, str], ModelRun],
+                  report: Callable[[str, ModelRun], None]) -> dict[str, ModelRun]:
+    """Build ``plan.selected`` on up to ``threads`` connections at once.
+
+    A model is started when every selected parent has finished; it is skipped (never
+    started) when one of them failed or was skipped. Ready models start in plan order.
+    Only this thread talks to the console; workers only build.
+    """
+    selected = set(plan.selected)
+    position = {name: i for i, name in enumerate(plan.selected)}
+    waiting_on = {n: {p for p in plan.dag.parents(n) if p in selected} for n in plan.selected}
+    children: dict[str, list[str]] = {n: [] for n in plan.selected}
+    for name, parents in waiting_on.items():
+        for parent in parents:
+            children[parent].append(name)
+    ready = [position[n] for n in plan.selected if not waiting_on[n]]
+    heapq.heapify(ready)
+    done: dict[str, ModelRun] = {}
+    local = threading.local()
+    clones: list[WarehouseAdapter] = []
+    clones_guard = threading.Lock()
+
+    def work(name: str) -> ModelRun:
+        conn = getattr(local, "conn", None)
+        if conn is None:
+            conn = local.conn = adapter.clone()
+            with clones_guard:
+                clones.append(conn)
+        return build(conn, name)
+
+    def finish(name: str, outcome: ModelRun) -> None:
+        done[name] = outcome
+        report(name, outcome)
+        for child in children[name]:
+            waiting_on[child].discard(name)
+            if not waiting_on[child]:
+                heapq.heappush(ready, position[child])
+
+    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="rocky-build")
+    running: dict[Future[ModelRun], str] = {}
+    try:
+        while ready or running:
+            while ready and len(running) < threads:
+                name = plan.selected[heapq.heappop(ready)]
+                blocker = _failed_parent(plan, name, done)
+                if blocker is not None:
+                    finish(name, _skipped(plan, name, target, blocker))
+                else:
+                    running[pool.submit(work, name)] = name
+            if not running:
+                continue
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in sorted(finished, key=lambda f: position[running[f]]):
+                finish(running.pop(future), future.result())
+    finally:
+        # Builds in flight finish (each is one transaction) before the writer lock is
+        # released; queued ones are dropped.
+        pool.shutdown(wait=True, cancel_futures=True)
+        for conn in clones:
+            conn.close()
+    return done
 
 
 def _failed_parent(plan: Plan, name: str, done: dict[str, ModelRun]) -> str | None:
