@@ -3,6 +3,7 @@ results, statuses, order and bookkeeping as one thread."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -52,7 +53,7 @@ def test_sequential_run_does_not_overlap(seeded_shop: Path) -> None:
     spans, before = _timed(dict.fromkeys(STAGING, 0.2))
     assert api.run(make_ctx(seeded_shop), threads=1, before_each=before).ok  # type: ignore[arg-type]
     ordered = sorted(spans[n] for n in STAGING)
-    assert all(a[1] <= b[0] for a, b in zip(ordered, ordered[1:], strict=False))
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(ordered))
 
 
 def test_config_threads_is_the_default(seeded_shop: Path) -> None:
