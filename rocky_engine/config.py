@@ -78,6 +78,10 @@ class AgentConfig(_Strict):
     headers: dict[str, str] = Field(default_factory=dict)
     extra_body: dict[str, Any] = Field(default_factory=dict)
     fusion: FusionConfig | None = None
+    # Where a repair is proven: "sandbox" (a local DuckDB file; for a remote warehouse it
+    # holds a sample of the upstream tables) or "warehouse" (a branch schema there).
+    validate_on: Literal["sandbox", "warehouse"] = "sandbox"
+    sample_rows: int = Field(default=100_000, ge=1)
 
 
 class GithubConfig(_Strict):
