@@ -131,6 +131,9 @@ def test_sampled_sandbox_still_validates(shop_repo: Path, as_remote: None) -> No
     v = result.validation.to_json()
     assert all(t["rows"] == 20 and t["truncated"] for t in v["sandbox"]["tables"])
     assert v["sandbox"]["sample_rows"] == 20
+    body = Path(result.pr_body_path).read_text()
+    assert "local DuckDB sandbox" in body and "at most 20 rows each" in body
+    assert "sampled: raw.customers, raw.orders, raw.payments" in body
 
 
 def test_unsafe_retype_is_caught_on_the_sample(shop_repo: Path, as_remote: None) -> None:
