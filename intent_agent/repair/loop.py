@@ -349,7 +349,7 @@ def _draft(provider: Any, plan: RepairPlan, project_dir: Path, target: _Target, 
     return list(draft.patches), findings, [], []
 
 
-def _draft_llm(provider: Any, plan: RepairPlan, project_dir: Path, target: _Target,
+def _draft_llm(provider: Any, plan: RepairPlan, project_dir: Path, where: _Target,
                wh_branch: str, known: set[str], dialect: str, max_rounds: int,
                console: Console
                ) -> tuple[list[ModelPatch], list[Finding], list[Finding], list[dict[str, Any]]]:
@@ -374,7 +374,7 @@ def _draft_llm(provider: Any, plan: RepairPlan, project_dir: Path, target: _Targ
                     candidate = load_project(project_dir)
                 except RockyError as exc:
                     return [exc.render()]
-                v = target.validate(candidate, wh_branch, rebuild)
+                v = where.validate(candidate, wh_branch, rebuild)
                 return list(v.errors)
 
         console.info(f"drafting {mctx.model} with {provider.name} (max {max_rounds} rounds) ...")
