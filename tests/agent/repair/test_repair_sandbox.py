@@ -156,3 +156,22 @@ def test_bad_agent_config_is_a_usage_error(shop_repo: Path, run_cli) -> None:
     toml.write_text(base)
     r = run_cli("repair", "--project", str(shop_repo), "--format", "json")
     assert json.loads(r.stdout)["status"] == "no_drift"
+
+
+@pytest.mark.slow
+def test_llm_candidates_are_validated_in_the_sandbox(shop_repo: Path, as_remote: None) -> None:
+    from fakes.openai_server import FakeOpenAIServer
+    from test_repair_llm import GOOD, _reply, _use_llm
+
+    alter_warehouse(shop_repo, RENAME)
+    wrong = GOOD.replace("total_amount AS amount",
+                         "CAST(total_amount * 2 AS DECIMAL(10,2)) AS amount")
+    with FakeOpenAIServer() as server:
+        env = _use_llm(shop_repo, server)
+        server.script("m1", _reply(wrong), _reply(GOOD))
+        result = repair_project(shop_repo, env=env)
+        prompts = [r.last_user for r in server.requests_for("m1")]
+    assert result.status == "validated", [f.render() for f in result.findings]
+    # The first candidate built but changed data: the sandbox's diff sent it back.
+    assert len(prompts) == 2 and "outputs differ" in prompts[1]
+    assert result.validation.where == "sandbox"
