@@ -42,7 +42,7 @@ from sqlglot import exp
 from intent_agent.repair.changes import SchemaChange
 from rocky_engine.adapters.base import CatalogColumn, WarehouseAdapter, table_ref
 from rocky_engine.adapters.duckdb import DuckDBAdapter
-from rocky_engine.config import WarehouseConfig
+from rocky_engine.config import DuckDBWarehouse
 from rocky_engine.console import Console, SilentConsole
 from rocky_engine.errors import RockyError, WarehouseError
 from rocky_engine.project import Project
@@ -101,7 +101,7 @@ class Sandbox:
 def sandbox_project(project: Project, path: Path) -> Project:
     """``project`` with its warehouse pointed at the sandbox DuckDB file ``path``."""
     wh = project.config.warehouse
-    local = WarehouseConfig.model_validate({"type": "duckdb", "path": str(path),
+    local = DuckDBWarehouse.model_validate({"type": "duckdb", "path": str(path),
                                             "schema": wh.schema_})
     config = project.config.model_copy(update={"warehouse": local})
     return dataclasses.replace(project, config=config)

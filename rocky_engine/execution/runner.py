@@ -21,6 +21,9 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import nullcontext
+from typing import TYPE_CHECKING, Any
+
+from sqlglot import exp
 
 from rocky_engine.adapters.base import WarehouseAdapter
 from rocky_engine.console import Console, SilentConsole
@@ -32,20 +35,25 @@ from rocky_engine.execution.refs import bind, bound, bound_sql
 from rocky_engine.execution.results import ModelRun, RunResult
 from rocky_engine.project import Project
 
+if TYPE_CHECKING:
+    from rocky_engine.compiler.target import TargetModels
+
 TMP_SUFFIX = "__rocky_tmp"
 
 
 def run_plan(project: Project, adapter: WarehouseAdapter, plan: Plan, *,
              branch: str | None = None, console: Console | None = None,
              lock_timeout: float | None = None, threads: int = 1,
-             before_each: Callable[[str], None] | None = None) -> RunResult:
+             before_each: Callable[[str], None] | None = None,
+             target_models: TargetModels | None = None) -> RunResult:
     """Build ``plan.selected`` into prod, or into ``branch`` when given.
 
-    With ``threads`` > 1, up to that many models whose parents are built are built at
-    once, each worker on its own connection (:meth:`WarehouseAdapter.clone`); the result
-    and the progress lines keep ``plan.selected`` order whatever finishes first.
-    ``before_each(model)`` is a test seam (fault injection, slow builds); with threads it
-    runs on the worker.
+    ``target_models`` renders models from their qualified trees when the warehouse speaks
+    another dialect than the project (required then). With ``threads`` > 1, up to that
+    many models whose parents are built are built at once, each worker on its own
+    connection (:meth:`WarehouseAdapter.clone`); the result and the progress lines keep
+    ``plan.selected`` order whatever finishes first. ``before_each(model)`` is a test
+    seam (fault injection, slow builds); with threads it runs on the worker.
     """
     console = console or SilentConsole()
     base = project.config.warehouse.schema_
@@ -64,6 +72,22 @@ def run_plan(project: Project, adapter: WarehouseAdapter, plan: Plan, *,
             kinds.update(dict.fromkeys(made, "view"))
         targets = {name: (target, name) for name in plan.parsed}
         prod_targets = {name: (base, name) for name in plan.parsed}
+        render = Renderer(plan, adapter.dialect, target_models)
+
+        def view_sql(schema: str, name: str) -> Any:
+            # A model view Postgres dropped along with a table it reads: re-created from
+            # the model (checked by the compile), not from its stale stored definition.
+            low = name.lower()
+            if schema.lower() != target.lower() or plan.materialized.get(low) != "view":
+                return None
+            return render.query(low, targets)
+
+        def connect(conn: WarehouseAdapter) -> WarehouseAdapter:
+            if hasattr(conn, "view_sql"):
+                conn.view_sql = view_sql
+            return conn
+
+        connect(adapter)
 
         def build(conn: WarehouseAdapter, name: str) -> ModelRun:
             if before_each is not None:
@@ -71,13 +95,14 @@ def run_plan(project: Project, adapter: WarehouseAdapter, plan: Plan, *,
             record = None
             if branch:
                 record = _branch_recorder(conn, plan, name, branch, prod_targets,
-                                          ticket.run_id)
-            return _build(conn, plan, name, target, targets, kinds, record)
+                                          ticket.run_id, render)
+            return _build(conn, plan, name, target, targets, kinds, record, render)
 
         with console.progress("running models", total=len(plan.selected)) as step:
             report = _InOrder(plan.selected, console, step)
             if threads > 1 and len(plan.selected) > 1:
-                done = _run_parallel(adapter, plan, target, threads, build, report)
+                done = _run_parallel(adapter, plan, target, threads, build, report,
+                                     connect)
             else:
                 done = {}
                 for name in plan.selected:
@@ -126,7 +151,9 @@ class _InOrder:
 
 def _run_parallel(adapter: WarehouseAdapter, plan: Plan, target: str, threads: int,
                   build: Callable[[WarehouseAdapter, str], ModelRun],
-                  report: Callable[[str, ModelRun], None]) -> dict[str, ModelRun]:
+                  report: Callable[[str, ModelRun], None],
+                  connect: Callable[[WarehouseAdapter], WarehouseAdapter]
+                  ) -> dict[str, ModelRun]:
     """Build ``plan.selected`` on up to ``threads`` connections at once.
 
     A model is started when every selected parent has finished; it is skipped (never
@@ -150,7 +177,7 @@ def _run_parallel(adapter: WarehouseAdapter, plan: Plan, target: str, threads: i
     def work(name: str) -> ModelRun:
         conn = getattr(local, "conn", None)
         if conn is None:
-            conn = local.conn = adapter.clone()
+            conn = local.conn = connect(adapter.clone())
             with clones_guard:
                 clones.append(conn)
         return build(conn, name)
@@ -206,12 +233,40 @@ def _clean_leftovers(adapter: WarehouseAdapter, schema: str) -> dict[str, str]:
     return kinds
 
 
+class Renderer:
+    """A model's query for the warehouse, bound to target schemas.
+
+    Same dialect: the model's own text with its references spliced (no parse, no SQL
+    generation), the tree only when splicing is not possible. Another dialect: the
+    qualified tree from ``target_models``, which the adapter renders.
+    """
+
+    def __init__(self, plan: Plan, dialect: str, target_models: TargetModels | None) -> None:
+        self.plan = plan
+        self.dialect = dialect
+        self.target_models = target_models
+
+    def query(self, name: str, targets: dict[str, tuple[str, str]]) -> str | exp.Query:
+        parsed = self.plan.parsed[name]
+        if self.target_models is not None and self.dialect != parsed.dialect:
+            return self.target_models.bound(name, targets)
+        text = bound_sql(parsed, targets, self.dialect)
+        return text if text is not None else bind(parsed.tree, targets)
+
+    def text(self, name: str, targets: dict[str, tuple[str, str]]) -> str:
+        """As :meth:`query`, as SQL text in the warehouse's dialect."""
+        query = self.query(name, targets)
+        if isinstance(query, str):
+            return query
+        from rocky_engine.adapters.dialect import render
+
+        return render(query, self.dialect)
+
+
 def _branch_recorder(adapter: WarehouseAdapter, plan: Plan, name: str, branch: str,
-                     prod_targets: dict[str, tuple[str, str]], run_id: str
-                     ) -> Callable[[], None]:
-    parsed = plan.parsed[name]
-    prod_sql = bound_sql(parsed, prod_targets, adapter.dialect) or \
-        bind(parsed.tree, prod_targets).sql(dialect=adapter.dialect)
+                     prod_targets: dict[str, tuple[str, str]], run_id: str,
+                     render: Renderer) -> Callable[[], None]:
+    prod_sql = render.text(name, prod_targets)
 
     def record() -> None:
         _branches.record_build(adapter, branch, name, plan.materialized[name], prod_sql, run_id)
@@ -221,7 +276,8 @@ def _branch_recorder(adapter: WarehouseAdapter, plan: Plan, name: str, branch: s
 
 def _build(adapter: WarehouseAdapter, plan: Plan, name: str, schema: str,
            targets: dict[str, tuple[str, str]], kinds: dict[str, str],
-           record: Callable[[], None] | None = None) -> ModelRun:
+           record: Callable[[], None] | None = None,
+           render: Renderer | None = None) -> ModelRun:
     """Build one model in one transaction (one commit: the build, the swap, the record)."""
     materialized = plan.materialized[name]
     relation = f"{schema}.{name}"
@@ -234,12 +290,18 @@ def _build(adapter: WarehouseAdapter, plan: Plan, name: str, schema: str,
         materialized == "table" and not adapter.SUPPORTS_TRANSACTIONAL_DDL)
     parsed = plan.parsed[name]
     # The model's own text with its references spliced (no parse, no SQL generation);
-    # the tree only when that is not possible (e.g. the project's dialect is not the
-    # warehouse's).
+    # the tree only when that is not possible; the qualified tree for another dialect.
     text = bound_sql(parsed, targets, adapter.dialect)
+    if text is None and render is not None and render.target_models is not None:
+        try:
+            text_or_tree: Any = render.query(name, targets)
+        except ValueError as exc:
+            return ModelRun(name, materialized, "error", relation, 0.0, error=str(exc))
+        source: Any = nullcontext(text_or_tree)
+    else:
+        source = nullcontext(text) if text is not None else bound(parsed, targets)
     try:
-        with adapter.transaction() if several else nullcontext(), \
-                nullcontext(text) if text is not None else bound(parsed, targets) as query:
+        with adapter.transaction() if several else nullcontext(), source as query:
             if materialized == "table" and adapter.SUPPORTS_TRANSACTIONAL_DDL:
                 # The transaction already makes the replace atomic; a temporary table
                 # plus drop and rename would add two catalog writes per model.
