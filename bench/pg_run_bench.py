@@ -33,11 +33,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-import psycopg  # noqa: E402
+import psycopg
 
-from rocky_engine.context import Context  # noqa: E402
-from rocky_engine.scaffold import init_project  # noqa: E402
-from tests.pgserver import PgServer, find_bindir  # noqa: E402
+from rocky_engine.context import Context
+from rocky_engine.scaffold import init_project
+from tests.pgserver import PgServer, find_bindir
 
 DSN_ENV = "ROCKY_BENCH_PG_DSN"
 ROWS = 2000  # rows of the source table: each model does some work on the server
@@ -131,8 +131,8 @@ DRIFT = (
     # A loader that retypes a column replaces the table (Postgres refuses ALTER TYPE under
     # the prod views that read it; the replace drops them).
     "ALTER TABLE raw.payments RENAME TO payments_old",
-    "CREATE TABLE raw.payments AS SELECT id, order_id, method, CAST(amount AS VARCHAR) "
-    "AS amount, paid_at FROM raw.payments_old",
+    ("CREATE TABLE raw.payments AS SELECT id, order_id, method, CAST(amount AS VARCHAR) "
+    "AS amount, paid_at FROM raw.payments_old"),
     "DROP TABLE raw.payments_old CASCADE",
 )
 
@@ -157,10 +157,9 @@ def bench_repair(server: PgServer, validate_on: str, tmp: Path) -> tuple[float, 
     _git(root, "init", "-q", "-b", "main")
     _git(root, "add", "-A")
     _git(root, "commit", "-q", "-m", "shop")
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        with conn.transaction():
-            for sql in DRIFT:
-                conn.execute(sql)
+    with psycopg.connect(dsn, autocommit=True) as conn, conn.transaction():
+        for sql in DRIFT:
+            conn.execute(sql)
     started = time.perf_counter()
     result = repair_project(root, env={})
     elapsed = time.perf_counter() - started

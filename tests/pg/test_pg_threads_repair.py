@@ -26,7 +26,7 @@ _REPAIR = str(Path(__file__).resolve().parents[1] / "agent" / "repair")
 if _REPAIR not in sys.path:
     sys.path.insert(0, _REPAIR)
 
-from repair_helpers import git, make_repo  # noqa: E402
+from repair_helpers import git, make_repo
 
 pytestmark = pytest.mark.slow
 
@@ -37,8 +37,8 @@ RENAME = "ALTER TABLE raw.orders RENAME COLUMN amount TO total_amount"
 # loader that retypes replaces the table, which drops those views.
 RETYPE = (
     "ALTER TABLE raw.payments RENAME TO payments_old",
-    "CREATE TABLE raw.payments AS SELECT id, order_id, method, CAST(amount AS VARCHAR) AS "
-    "amount, paid_at FROM raw.payments_old",
+    ("CREATE TABLE raw.payments AS SELECT id, order_id, method, CAST(amount AS VARCHAR) AS "
+    "amount, paid_at FROM raw.payments_old"),
     "DROP TABLE raw.payments_old CASCADE",
 )
 
@@ -196,15 +196,19 @@ def _restricted_roles(server, db: str) -> str:
     return admin
 
 
-def _grant_agent(admin: str, db: str) -> None:
+def _grant_agent(admin: str, db: str, *, branch: bool = True) -> None:
+    """Read access to sources and prod; with ``branch`` (validate_on = "warehouse") also
+    CREATE on the database (the branch schema) and writes to the ``_rocky`` state."""
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'GRANT CREATE ON DATABASE "{db}" TO rocky_agent')
         for schema in ("raw", "main"):
             conn.execute(f"GRANT USAGE ON SCHEMA {schema} TO rocky_agent")
             conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO rocky_agent")
             # Tables the loader (or a prod run) creates later are readable too.
             conn.execute(f"ALTER DEFAULT PRIVILEGES FOR ROLE rocky_owner IN SCHEMA {schema} "
                          "GRANT SELECT ON TABLES TO rocky_agent")
+        if not branch:
+            return
+        conn.execute(f'GRANT CREATE ON DATABASE "{db}" TO rocky_agent')
         # The state schema: run history, branches and the writer lock.
         conn.execute("GRANT USAGE ON SCHEMA _rocky TO rocky_agent")
         conn.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA _rocky "
@@ -220,14 +224,18 @@ def test_restricted_role_proves_prod_is_never_written(
     monkeypatch.setenv(PG_DSN_ENV, pg_server.dsn(db, user="rocky_owner"))
     Context.load(pg_shop).seed()
     root = _built_repo(pg_shop, validate_on)
-    _grant_agent(admin, db)
+    # The sandbox needs read access only: no CREATE anywhere, no write to _rocky.
+    _grant_agent(admin, db, branch=validate_on == "warehouse")
     _sql(pg_server.dsn(db, user="rocky_owner"), RENAME, *RETYPE)
     prod = _snapshot(admin)
     raw = _snapshot(admin, "raw")
     # The agent connects as the restricted role: it cannot write prod at all ...
     agent = pg_server.dsn(db, user="rocky_agent")
-    for stmt in ("CREATE TABLE main.intruder (x int)", "DROP VIEW main.stg_orders",
-                 "DELETE FROM main.customers", "ALTER TABLE raw.orders ADD COLUMN x int"):
+    forbidden = ["CREATE TABLE main.intruder (x int)", "DROP VIEW main.stg_orders",
+                 "DELETE FROM main.customers", "ALTER TABLE raw.orders ADD COLUMN x int"]
+    if validate_on == "sandbox":
+        forbidden += ["CREATE SCHEMA main__anything", "DELETE FROM _rocky.runs"]
+    for stmt in forbidden:
         with pytest.raises(psycopg.errors.InsufficientPrivilege), psycopg.connect(agent) as c:
             c.execute(stmt)
     # ... and still repairs and validates.
@@ -252,6 +260,12 @@ def test_agent_without_read_access_is_a_clear_error(pg_server, pg_shop: Path,
     monkeypatch.setenv(PG_DSN_ENV, pg_server.dsn(db, user="rocky_agent"))
     r = invoke_cli("repair", "--project", str(root), "--format", "json")
     assert r.exit_code == 2, r.output
-    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
-    assert "raw.customers" in r.stderr and "Traceback" not in r.output
-    assert any("permission denied" in ln for ln in lines)
+    error = json.loads(r.stdout)["error"]
+    assert "raw.customers" in error["message"] and "permission denied" in error["message"]
+    assert "SELECT on the source tables" in error["hint"]
+    r = invoke_cli("repair", "--project", str(root))
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    errors = [ln for ln in r.stderr.splitlines() if ln.startswith("error")]
+    assert len(errors) == 1 and "raw.customers" in errors[0], r.stderr
+    assert "permission denied" in errors[0]
+    assert not (root / ".git" / "refs" / "heads" / "rocky").exists()  # nothing committed
