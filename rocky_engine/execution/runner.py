@@ -169,6 +169,8 @@ def _run_parallel(adapter: WarehouseAdapter, plan: Plan, target: str, threads: i
             children[parent].append(name)
     ready = [position[n] for n in plan.selected if not waiting_on[n]]
     heapq.heapify(ready)
+    footprint = _footprints(plan)
+    busy: set[str] = set()  # the footprints of the builds in flight (disjoint)
     done: dict[str, ModelRun] = {}
     local = threading.local()
     clones: list[WarehouseAdapter] = []
@@ -194,18 +196,26 @@ def _run_parallel(adapter: WarehouseAdapter, plan: Plan, target: str, threads: i
     running: dict[Future[ModelRun], str] = {}
     try:
         while ready or running:
+            deferred: list[int] = []
             while ready and len(running) < threads:
                 name = plan.selected[heapq.heappop(ready)]
                 blocker = _failed_parent(plan, name, done)
                 if blocker is not None:
                     finish(name, _skipped(plan, name, target, blocker))
+                elif footprint[name] & busy:
+                    deferred.append(position[name])  # shares a dependant view: wait
                 else:
+                    busy.update(footprint[name])
                     running[pool.submit(work, name)] = name
+            for pos in deferred:
+                heapq.heappush(ready, pos)
             if not running:
                 continue
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in sorted(finished, key=lambda f: position[running[f]]):
-                finish(running.pop(future), future.result())
+                name = running.pop(future)
+                busy.difference_update(footprint[name])
+                finish(name, future.result())
     finally:
         # Builds in flight finish (each is one transaction) before the writer lock is
         # released; queued ones are dropped.
@@ -213,6 +223,26 @@ def _run_parallel(adapter: WarehouseAdapter, plan: Plan, target: str, threads: i
         for conn in clones:
             conn.close()
     return done
+
+
+def _footprints(plan: Plan) -> dict[str, frozenset[str]]:
+    """Each selected model and the views downstream of it through views only.
+
+    Replacing a relation may drop and re-create the views that read it (Postgres refuses
+    to replace it under them): two builds whose footprints meet would both rewrite the
+    same view and deadlock, so they never run at the same time.
+    """
+    out: dict[str, frozenset[str]] = {}
+    for name in plan.selected:
+        seen = {name}
+        stack = [name]
+        while stack:
+            for child in plan.dag.children(stack.pop()):
+                if child not in seen and plan.materialized.get(child) == "view":
+                    seen.add(child)
+                    stack.append(child)
+        out[name] = frozenset(seen)
+    return out
 
 
 def _failed_parent(plan: Plan, name: str, done: dict[str, ModelRun]) -> str | None:

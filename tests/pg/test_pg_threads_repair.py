@@ -121,6 +121,36 @@ def test_failure_skips_only_dependents_on_postgres(pg_seeded_shop: Path) -> None
     assert _snapshot(_dsn()) == prod
 
 
+def test_rebuilds_sharing_a_dependant_view_never_deadlock(
+        tmp_path: Path, pg_dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Postgres drops and re-creates the views over a replaced table: two tables read by
+    # one view, rebuilt at once, would each lock the view and the other's table
+    # ("deadlock detected", "could not open relation with OID ..."). The scheduler keeps
+    # such builds apart.
+    monkeypatch.setenv(PG_DSN_ENV, pg_dsn)
+    _sql(pg_dsn, "CREATE SCHEMA raw", "CREATE TABLE raw.e AS SELECT g AS id, g % 10 AS v "
+         "FROM generate_series(1, 5000) g")
+    root = tmp_path / "p"
+    (root / "models").mkdir(parents=True)
+    (root / "sources").mkdir()
+    (root / "rocky.toml").write_text(f'[project]\nname = "p"\n\n[warehouse]\ntype = '
+                                     f'"postgres"\ndsn_env = "{PG_DSN_ENV}"\nschema = "main"\n')
+    (root / "sources" / "raw.toml").write_text(
+        'schema = "raw"\n[tables.e.columns]\nid = "INTEGER"\nv = "INTEGER"\n')
+    for i in range(8):
+        (root / "models" / f"t{i}.sql").write_text(f"SELECT id, v + {i} AS v FROM raw.e")
+        (root / "models" / f"t{i}.toml").write_text('materialized = "table"\n')
+    for i in range(4):
+        (root / "models" / f"v{i}.sql").write_text(
+            f"SELECT a.id, a.v + b.v AS v FROM t{2 * i} AS a JOIN t{2 * i + 1} AS b "
+            "ON a.id = b.id")
+    for _ in range(4):  # the first run creates; the re-runs replace under the views
+        result = Context.load(root).run(threads=4)
+        assert result.ok, [(m.name, m.error) for m in result.models if m.error]
+    with psycopg.connect(pg_dsn) as conn:
+        assert conn.execute("SELECT count(*) FROM main.v3").fetchone() == (5000,)
+
+
 def test_cli_threads_on_postgres(pg_seeded_shop: Path) -> None:
     r = invoke_cli("run", "--project", str(pg_seeded_shop), "--threads", "4",
                    "--format", "json")
