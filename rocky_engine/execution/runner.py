@@ -39,6 +39,14 @@ if TYPE_CHECKING:
     from rocky_engine.compiler.target import TargetModels
 
 TMP_SUFFIX = "__rocky_tmp"
+# SQLSTATE class 40: the warehouse rolled the transaction back (deadlock victim,
+# serialization failure) and the same build may simply be tried again.
+_TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
+_ATTEMPTS = 3
+
+
+class _Transient(Exception):
+    """A build rolled back by the warehouse to resolve a conflict; nothing was applied."""
 
 
 def run_plan(project: Project, adapter: WarehouseAdapter, plan: Plan, *,
@@ -96,6 +104,12 @@ def run_plan(project: Project, adapter: WarehouseAdapter, plan: Plan, *,
             if branch:
                 record = _branch_recorder(conn, plan, name, branch, prod_targets,
                                           ticket.run_id, render)
+            for attempt in range(1, _ATTEMPTS):
+                try:
+                    return _build(conn, plan, name, target, targets, kinds, record, render,
+                                  retry_transient=True)
+                except _Transient:
+                    time.sleep(0.05 * attempt)  # let the other transaction finish
             return _build(conn, plan, name, target, targets, kinds, record, render)
 
         with console.progress("running models", total=len(plan.selected)) as step:
@@ -169,8 +183,8 @@ def _run_parallel(adapter: WarehouseAdapter, plan: Plan, target: str, threads: i
             children[parent].append(name)
     ready = [position[n] for n in plan.selected if not waiting_on[n]]
     heapq.heapify(ready)
-    footprint = _footprints(plan)
-    busy: set[str] = set()  # the footprints of the builds in flight (disjoint)
+    footprint = _footprints(plan, target, adapter)
+    busy: set[tuple[str, str]] = set()  # the footprints of the builds in flight (disjoint)
     done: dict[str, ModelRun] = {}
     local = threading.local()
     clones: list[WarehouseAdapter] = []
@@ -225,22 +239,34 @@ def _run_parallel(adapter: WarehouseAdapter, plan: Plan, target: str, threads: i
     return done
 
 
-def _footprints(plan: Plan) -> dict[str, frozenset[str]]:
-    """Each selected model and the views downstream of it through views only.
+def _footprints(plan: Plan, schema: str, adapter: WarehouseAdapter
+                ) -> dict[str, frozenset[tuple[str, str]]]:
+    """Each selected model and the views its replace may rewrite.
 
     Replacing a relation may drop and re-create the views that read it (Postgres refuses
     to replace it under them): two builds whose footprints meet would both rewrite the
-    same view and deadlock, so they never run at the same time.
+    same view and deadlock, so they never run at the same time. A footprint holds the
+    model, the project's views downstream of it through views, and, where the adapter
+    can tell (``view_dependants``), every view in the warehouse reading it, transitively.
     """
-    out: dict[str, frozenset[str]] = {}
+    live: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    if hasattr(adapter, "view_dependants"):
+        live = adapter.view_dependants()
+    base = schema.lower()
+    out: dict[str, frozenset[tuple[str, str]]] = {}
     for name in plan.selected:
-        seen = {name}
-        stack = [name]
+        start = (base, name)
+        seen = {start}
+        stack = [start]
         while stack:
-            for child in plan.dag.children(stack.pop()):
-                if child not in seen and plan.materialized.get(child) == "view":
-                    seen.add(child)
-                    stack.append(child)
+            node = stack.pop()
+            nxt = set(live.get(node, ()))
+            if node[0] == base and node[1] in plan.dag:
+                nxt.update((base, child) for child in plan.dag.children(node[1])
+                           if plan.materialized.get(child) == "view")
+            for child in nxt - seen:
+                seen.add(child)
+                stack.append(child)
         out[name] = frozenset(seen)
     return out
 
@@ -307,8 +333,13 @@ def _branch_recorder(adapter: WarehouseAdapter, plan: Plan, name: str, branch: s
 def _build(adapter: WarehouseAdapter, plan: Plan, name: str, schema: str,
            targets: dict[str, tuple[str, str]], kinds: dict[str, str],
            record: Callable[[], None] | None = None,
-           render: Renderer | None = None) -> ModelRun:
-    """Build one model in one transaction (one commit: the build, the swap, the record)."""
+           render: Renderer | None = None, *, retry_transient: bool = False) -> ModelRun:
+    """Build one model in one transaction (one commit: the build, the swap, the record).
+
+    With ``retry_transient``, a transaction the warehouse rolled back to break a deadlock
+    or a serialization conflict raises :class:`_Transient` (nothing was applied) instead
+    of failing the model.
+    """
     materialized = plan.materialized[name]
     relation = f"{schema}.{name}"
     t0 = time.perf_counter()
@@ -349,6 +380,8 @@ def _build(adapter: WarehouseAdapter, plan: Plan, name: str, schema: str,
             if record is not None:
                 record()
     except WarehouseError as exc:
+        if retry_transient and getattr(exc, "sqlstate", None) in _TRANSIENT_SQLSTATES:
+            raise _Transient(exc.message) from exc
         return ModelRun(name, materialized, "error", relation, time.perf_counter() - t0,
                         error=exc.message)
     kinds[name] = materialized

@@ -8,6 +8,7 @@ import json
 import threading
 import time
 from pathlib import Path
+from typing import ClassVar
 
 from rocky_engine.adapters.duckdb import DuckDBAdapter
 from rocky_engine.console import SilentConsole
@@ -149,3 +150,33 @@ def test_cli_threads(seeded_shop: Path, run_cli) -> None:
     toml.write_text(toml.read_text().replace('schema = "main"', 'schema = "main"\nthreads = 0'))
     r = run_cli("run", "--project", str(seeded_shop))
     assert r.exit_code == 2 and "threads" in r.output and "Traceback" not in r.output
+
+
+def test_a_build_rolled_back_by_a_deadlock_is_tried_again(seeded_shop: Path) -> None:
+    from rocky_engine.errors import WarehouseError
+    from rocky_engine.execution.plan import build_plan
+    from rocky_engine.execution.runner import run_plan
+
+    class DeadlockOnce(DuckDBAdapter):
+        failed: ClassVar[set[str]] = set()
+
+        def create_table_as(self, schema, name, query, *, replace=False):  # type: ignore[no-untyped-def]
+            if name not in self.failed:
+                self.failed.add(name)
+                exc = WarehouseError("deadlock detected")
+                exc.sqlstate = "40P01"  # type: ignore[attr-defined]
+                raise exc
+            return super().create_table_as(schema, name, query, replace=replace)
+
+        def clone(self) -> DuckDBAdapter:
+            twin = super().clone()
+            twin.__class__ = DeadlockOnce
+            return twin
+
+    project = make_ctx(seeded_shop).project
+    with DeadlockOnce(seeded_shop / "warehouse.duckdb") as adapter:
+        for threads in (1, 4):
+            DeadlockOnce.failed = set()
+            result = run_plan(project, adapter, build_plan(project), threads=threads)
+            assert result.ok, [(m.name, m.error) for m in result.models if m.error]
+            assert DeadlockOnce.failed == {"order_payments", "customers"}
