@@ -99,6 +99,11 @@ class WarehouseAdapter(Protocol):
         ``rocky run --threads N`` builds independent models on N clones at once: each
         has its own transactions and is closed on its own (closing a clone leaves this
         adapter open). Sandbox settings carry over.
+
+        An adapter whose replace drops and re-creates the views reading a relation
+        (Postgres) also offers ``view_dependants() -> {(schema, name): {(schema, view)}}``
+        (lower-case, the whole warehouse), so parallel builds that would rewrite the same
+        view are kept apart.
         """
         ...
 
