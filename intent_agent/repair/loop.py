@@ -290,6 +290,8 @@ class _Target:
         agent = ctx.project.config.agent
         if not samples_remote(ctx.project):
             local = ctx.project.config.warehouse.type == "duckdb"
+            if not local:
+                _can_create_schemas(ctx)
             return cls(ctx.warehouse_path if local else None, pure, ctx)
         path = out_dir / SANDBOX_FILE
         console.info(f"copying a sample (at most {agent.sample_rows} rows per table) of the "
@@ -317,6 +319,23 @@ class _Target:
                              branch, rebuild, pure=self.pure, console=console,
                              expected_schema_changes=expected, sampled=self.sandbox.sampled)
         return replace(v, where="sandbox", sandbox=self.sandbox.to_json())
+
+
+def _can_create_schemas(ctx: Context) -> None:
+    """Validating on a warehouse branch needs a new schema: fail early, in one line."""
+    from rocky_engine.errors import WarehouseError
+
+    probe = f"_rocky_probe_{os.getpid()}"
+    with ctx.adapter() as adapter:
+        try:
+            adapter.create_schema(probe)
+            adapter.drop_schema(probe)
+        except RockyError as exc:
+            raise WarehouseError(
+                f"cannot create the schema for the validation branch: {exc.message}",
+                hint='grant the agent\'s role CREATE on the database, or set [agent] '
+                     'validate_on = "sandbox" (a local DuckDB copy; read access only)',
+            ) from None
 
 
 def samples_remote(project: Project) -> bool:

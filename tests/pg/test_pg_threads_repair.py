@@ -306,3 +306,22 @@ def test_agent_without_read_access_is_a_clear_error(pg_server, pg_shop: Path,
     assert len(errors) == 1 and "raw.customers" in errors[0], r.stderr
     assert "permission denied" in errors[0]
     assert not (root / ".git" / "refs" / "heads" / "rocky").exists()  # nothing committed
+
+
+def test_warehouse_validation_without_create_is_a_clear_error(
+        pg_server, pg_shop: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = _dsn().split("dbname=")[1].split()[0]
+    admin = _restricted_roles(pg_server, db)
+    monkeypatch.setenv(PG_DSN_ENV, pg_server.dsn(db, user="rocky_owner"))
+    Context.load(pg_shop).seed()
+    root = _built_repo(pg_shop, "warehouse")
+    _grant_agent(admin, db, branch=False)  # reads only: no schema of its own
+    _sql(pg_server.dsn(db, user="rocky_owner"), RENAME)
+    prod = _snapshot(admin)
+    monkeypatch.setenv(PG_DSN_ENV, pg_server.dsn(db, user="rocky_agent"))
+    r = invoke_cli("repair", "--project", str(root))
+    assert r.exit_code == 2 and "Traceback" not in r.output, r.output
+    errors = [ln for ln in r.stderr.splitlines() if ln.startswith("error")]
+    assert len(errors) == 1 and "permission denied" in errors[0], r.stderr
+    assert 'validate_on = "sandbox"' in r.stderr
+    assert _snapshot(admin) == prod
