@@ -158,6 +158,20 @@ def test_rebuilds_sharing_a_dependant_view_never_deadlock(
         assert conn.execute("SELECT count(*) FROM reports.b").fetchone() == (5000,)
 
 
+def test_branch_run_with_threads_on_postgres(pg_seeded_shop: Path) -> None:
+    ctx = Context.load(pg_seeded_shop)
+    assert ctx.run(threads=4).ok
+    prod = _snapshot(_dsn())
+    ctx.branch_create("par")
+    result = ctx.run(branch="par", threads=4)
+    assert result.ok, [(m.name, m.error) for m in result.models if m.error]
+    info = {b.name: b for b in ctx.branch_list()}["par"]
+    assert sorted(info.built) == sorted(result.selected)  # every build recorded
+    assert _snapshot(_dsn()) == prod
+    diff = ctx.branch_diff("par")
+    assert {m.status for m in diff.models} == {"unchanged"}
+
+
 def test_cli_threads_on_postgres(pg_seeded_shop: Path) -> None:
     r = invoke_cli("run", "--project", str(pg_seeded_shop), "--threads", "4",
                    "--format", "json")
@@ -212,6 +226,14 @@ def test_repair_rename_and_retype_on_postgres(pg_seeded_shop: Path, validate_on:
         assert {diff[n]["status"] for n in REBUILD} == {"unchanged"}
         assert {t["table"] for t in v["sandbox"]["tables"]} == {
             "raw.orders", "raw.payments", "raw.customers"}
+        # The live schema, with Postgres's types in the project dialect's names.
+        from rocky_engine.adapters.duckdb import DuckDBAdapter
+
+        with DuckDBAdapter(v["sandbox"]["path"], read_only=True) as box:
+            payments = {c.name: c.type for c in box.table("raw", "payments").columns}
+            orders = {c.name: c.type for c in box.table("raw", "orders").columns}
+        assert payments["amount"] == "VARCHAR" and payments["paid_at"] == "TIMESTAMP"
+        assert orders["total_amount"] == "DECIMAL(10,2)" and orders["order_date"] == "DATE"
         assert _schemas(dsn) == schemas  # nothing created in the warehouse
     else:
         assert v["where"] == "warehouse branch"
