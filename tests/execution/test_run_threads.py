@@ -180,3 +180,23 @@ def test_a_build_rolled_back_by_a_deadlock_is_tried_again(seeded_shop: Path) -> 
             result = run_plan(project, adapter, build_plan(project), threads=threads)
             assert result.ok, [(m.name, m.error) for m in result.models if m.error]
             assert DeadlockOnce.failed == {"order_payments", "customers"}
+
+
+def test_a_second_writer_waits_for_a_parallel_run(seeded_shop: Path) -> None:
+    import pytest
+
+    from rocky_engine.errors import LockTimeout
+
+    seen: list[str] = []
+
+    def before(name: str) -> None:
+        if name == "stg_orders":
+            other = make_ctx(seeded_shop)
+            other.lock_timeout = 0.3
+            with pytest.raises(LockTimeout) as info:
+                other.run(["stg_customers"])
+            seen.append(info.value.message)
+        time.sleep(0.05)
+
+    assert api.run(make_ctx(seeded_shop), threads=3, before_each=before).ok  # type: ignore[arg-type]
+    assert seen and "being written by" in seen[0]

@@ -158,6 +158,25 @@ def test_rebuilds_sharing_a_dependant_view_never_deadlock(
         assert conn.execute("SELECT count(*) FROM reports.b").fetchone() == (5000,)
 
 
+def test_a_second_writer_waits_for_a_parallel_run_on_postgres(pg_seeded_shop: Path) -> None:
+    from rocky_engine.errors import LockTimeout
+
+    refused: list[str] = []
+
+    def before(name: str) -> None:
+        if name == "stg_orders":
+            other = Context.load(pg_seeded_shop)
+            other.lock_timeout = 0.3
+            with pytest.raises(LockTimeout) as info:
+                other.run(["stg_customers"])
+            refused.append(info.value.message)
+
+    assert api.run(Context.load(pg_seeded_shop), threads=3,  # type: ignore[arg-type]
+                   before_each=before).ok
+    assert refused
+    assert Context.load(pg_seeded_shop).run(["stg_customers"]).ok  # released afterwards
+
+
 def test_branch_run_with_threads_on_postgres(pg_seeded_shop: Path) -> None:
     ctx = Context.load(pg_seeded_shop)
     assert ctx.run(threads=4).ok
