@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MAX_THREADS = 64  # `rocky run --threads`: one warehouse connection each
 
 
 class _Strict(BaseModel):
@@ -52,6 +53,8 @@ class _WarehouseBase(_Strict):
     """
 
     schema_: str = Field(default="main", alias="schema")
+    # Models built concurrently by `rocky run` (each worker on its own connection).
+    threads: int = Field(default=1, ge=1, le=MAX_THREADS)
 
     @field_validator("schema_")
     @classmethod
@@ -179,6 +182,10 @@ class AgentConfig(_Strict):
     headers: dict[str, str] = Field(default_factory=dict)
     extra_body: dict[str, Any] = Field(default_factory=dict)
     fusion: FusionConfig | None = None
+    # Where a repair is proven: "sandbox" (a local DuckDB file; for a remote warehouse it
+    # holds a sample of the upstream tables) or "warehouse" (a branch schema there).
+    validate_on: Literal["sandbox", "warehouse"] = "sandbox"
+    sample_rows: int = Field(default=100_000, ge=1)
 
 
 class GithubConfig(_Strict):

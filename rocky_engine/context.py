@@ -196,15 +196,17 @@ class Context:
     lock_timeout: float | None = None
 
     def run(self, select: list[str] | None = None, branch: str | None = None, *,
-            sandboxed: bool = False) -> RunResult:
+            sandboxed: bool = False, threads: int | None = None) -> RunResult:
         """Compile, then build the selected models into prod or into ``branch``.
 
-            >>> ctx.run(["+customers"], branch="fix").ok        # doctest: +SKIP
+        ``threads`` models at once (default: ``[warehouse] threads``, else 1).
+
+            >>> ctx.run(["+customers"], branch="fix", threads=4).ok        # doctest: +SKIP
             True
         """
         from rocky_engine.execution import api
 
-        return api.run(self, select, branch, sandboxed=sandboxed)
+        return api.run(self, select, branch, sandboxed=sandboxed, threads=threads)
 
     def test(self, select: list[str] | None = None, branch: str | None = None, *,
              sandboxed: bool = False) -> TestReport:

@@ -35,7 +35,8 @@ def open_warehouse(ctx: Context, *, sandboxed: bool = False) -> Iterator[Warehou
 
 
 def run(ctx: Context, select: Sequence[str] | None = None, branch: str | None = None, *,
-        sandboxed: bool = False, before_each: Callable[[str], None] | None = None) -> RunResult:
+        sandboxed: bool = False, threads: int | None = None,
+        before_each: Callable[[str], None] | None = None) -> RunResult:
     from rocky_engine.execution.runner import run_plan
 
     base = ctx.project.config.warehouse.schema_
@@ -58,6 +59,7 @@ def run(ctx: Context, select: Sequence[str] | None = None, branch: str | None = 
     with open_warehouse(ctx, sandboxed=sandboxed) as adapter:
         result = run_plan(ctx.project, adapter, plan, branch=branch, console=ctx.console,
                           lock_timeout=getattr(ctx, "lock_timeout", None),
+                          threads=threads or ctx.project.config.warehouse.threads,
                           before_each=before_each, target_models=models)
     return RunResult(result.run_id, result.schema, result.branch, result.selected,
                      result.models, time.perf_counter() - started, diagnostics,
