@@ -41,6 +41,8 @@ from rocky_engine.errors import WarehouseError
 __all__ = ["SparkAdapter", "SparkSettings"]
 
 _DML_SUFFIX = "__rocky_dml"
+# Scratch tables (the runner's build, promote's copy, DML copies): replaced without care.
+_SCRATCH = ("__rocky_tmp", "__rocky_promote", _DML_SUFFIX, "__rocky_new")
 # Set to a list to record every statement of every adapter of the process (benchmark).
 _RECORD: list[str] | None = None
 # Spark's typeName (as printed by StructType.treeString) -> the DDL name.
@@ -169,7 +171,7 @@ class SparkAdapter:
         for namespace, name, temporary, info in rows:
             if temporary or not namespace:
                 continue
-            kind = "view" if re.search(r"^Type: VIEW$", info, re.M) else "table"
+            kind = "view" if re.search(r"^Type: VIEW$", info, re.MULTILINE) else "table"
             columns = _parse_tree(info)
             if columns is None:
                 columns = self._schema_columns(schema, name)
@@ -228,14 +230,21 @@ class SparkAdapter:
 
     def create_table_as(self, schema: str, name: str, query: exp.Query | str, *,
                         replace: bool = False) -> int | None:
+        """Create ``schema.name`` from ``query``; with ``replace``, the old table is
+        dropped only once the new one is complete (a failing query keeps it)."""
+        target = name
+        if replace and not name.endswith(_SCRATCH):
+            target = name + "__rocky_new"
         if replace:
             try:
-                # Usually a table (the runner's temporary one): one statement, no lookup.
-                self.drop_table(schema, name)
+                # Usually a table (a scratch one): one statement, no catalog lookup.
+                self.drop_table(schema, target)
             except WarehouseError:
-                self.drop_relation(schema, name)
-        self.execute(f"CREATE TABLE {_qualified(schema, name)} USING parquet AS "
+                self.drop_relation(schema, target)
+        self.execute(f"CREATE TABLE {_qualified(schema, target)} USING parquet AS "
                      f"{self._sql(query)}")
+        if target != name:
+            self.swap_table(schema, target, name)
         return None
 
     def swap_table(self, schema: str, tmp: str, name: str, *,
@@ -347,7 +356,7 @@ def _normalize(spark_type: str) -> str:
 def _parse_tree(info: str) -> list[CatalogColumn] | None:
     """Columns from the ``Schema:`` tree of SHOW TABLE EXTENDED; None for nested types."""
     _, _, tree = ("\n" + info).partition("\nSchema: root\n")
-    columns = []
+    columns: list[CatalogColumn] = []
     for line in tree.splitlines():
         if not line.strip():
             continue

@@ -17,6 +17,7 @@ it (the tests rely on that: one session per test process). Spark Connect
 from __future__ import annotations
 
 import atexit
+import contextlib
 import fcntl
 import os
 import sys
@@ -123,11 +124,9 @@ def stop_session() -> None:
         sessions = list(_SESSIONS.values())
         _SESSIONS.clear()
         for session in sessions:
-            try:
-                with _quiet_fds(None):
-                    session.stop()
-            except Exception:  # noqa: BLE001 - stopping a dead session is not an error
-                pass
+            # Stopping a dead session is not an error.
+            with contextlib.suppress(Exception), _quiet_fds(None):
+                session.stop()
         if _HOME_LOCK is not None:
             _HOME_LOCK.close()
             _HOME_LOCK = None
@@ -145,16 +144,14 @@ def _alive(session: Any) -> bool:
 
 def _apply_runtime_conf(session: Any, conf: Mapping[str, str]) -> None:
     for key, value in conf.items():
-        try:
+        with contextlib.suppress(Exception):  # static settings only apply at start
             session.conf.set(key, str(value))
-        except Exception:  # noqa: BLE001 - static settings only apply at start
-            pass
 
 
 def _connect(settings: SparkSettings) -> Any:
     from pyspark.sql import SparkSession
 
-    builder = SparkSession.builder.remote(settings.remote)
+    builder = SparkSession.builder.remote(settings.remote or "")
     try:
         session = builder.getOrCreate()
         _apply_runtime_conf(session, settings.conf)
@@ -257,10 +254,8 @@ class _quiet_fds:
 
     def __enter__(self) -> None:
         for stream in (sys.stdout, sys.stderr):
-            try:
+            with contextlib.suppress(Exception):
                 stream.flush()
-            except Exception:  # noqa: BLE001
-                pass
         target = os.open(self.log or os.devnull, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
         try:
             for fd in (1, 2):

@@ -135,7 +135,7 @@ def target_types(project: Project, compiled: CompileResult, target: str,
         return {}
     models = models or TargetModels(project, compiled, target)
     metadata = _metadata(target)
-    schema: dict[str, dict[str, dict[str, str]]] = {}
+    schema: dict[str, Any] = {}
     for src in project.sources.values():
         cols = {c.name: _sql_type(c.type, target) for c in src.columns}
         schema.setdefault(src.schema.lower(), {})[src.name.lower()] = cols
@@ -150,18 +150,18 @@ def target_types(project: Project, compiled: CompileResult, target: str,
         try:
             typed = annotate_types(tree.copy(), schema=schema, dialect=target,
                                    expression_metadata=metadata)
-        except Exception:  # noqa: BLE001 - a tree sqlglot cannot re-type: DuckDB's types
+        except Exception:  # noqa: BLE001, S112 - sqlglot cannot re-type it: DuckDB's types
             continue
-        cols: dict[str, str] = {}
+        types: dict[str, str] = {}
         for select, col in zip(typed.selects, cm.columns, strict=False):
             dtype = select.type
             if dtype is None or dtype.this == T.UNKNOWN or col.type == UNKNOWN:
-                cols[col.name] = col.type
+                types[col.name] = col.type
             else:
-                cols[col.name] = _canonical(dtype)
-        out[name] = cols
+                types[col.name] = _canonical(dtype)
+        out[name] = types
         schema.setdefault(MODEL_DB.lower(), {})[name] = {
-            c: _sql_type(t, target) for c, t in cols.items()}
+            c: _sql_type(t, target) for c, t in types.items()}
     return out
 
 

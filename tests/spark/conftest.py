@@ -15,24 +15,14 @@ from typing import Any
 import pytest
 
 from rocky_engine.adapters.spark import SparkAdapter
-from rocky_engine.adapters.spark_session import SparkSettings, get_session
+from rocky_engine.adapters.spark_session import SparkSettings
+from tests.sparkfixtures import drop_all_databases
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/spark/" in str(item.fspath).replace("\\", "/"):
             item.add_marker(pytest.mark.spark)
-
-
-@pytest.fixture(scope="session")
-def spark_settings(tmp_path_factory: pytest.TempPathFactory) -> SparkSettings:
-    home = tmp_path_factory.mktemp("spark_home")
-    return SparkSettings(master="local[2]", home=home)
-
-
-@pytest.fixture(scope="session")
-def spark_session(spark_settings: SparkSettings) -> Any:
-    return get_session(spark_settings)
 
 
 @pytest.fixture
@@ -42,9 +32,7 @@ def spark(spark_session: Any, spark_settings: SparkSettings) -> Iterator[SparkAd
     try:
         yield adapter
     finally:
-        for schema in adapter.schemas():
-            if schema.lower() != "default":
-                adapter.drop_schema(schema, cascade=True)
+        drop_all_databases(spark_session)
 
 
 def spark_toml(schema: str = "main") -> str:

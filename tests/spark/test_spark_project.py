@@ -37,7 +37,7 @@ def _value(v: Any) -> Any:
 def _rows(ctx: Context, model: str) -> list[tuple[Any, ...]]:
     schema = ctx.project.config.warehouse.schema_
     with ctx.adapter() as a:
-        cols, rows = a.fetch_with_columns(f"SELECT * FROM {schema}.{model}")
+        _, rows = a.fetch_with_columns(f"SELECT * FROM {schema}.{model}")
     return sorted((tuple(_value(v) for v in r) for r in rows), key=repr)
 
 

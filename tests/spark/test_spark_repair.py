@@ -22,7 +22,7 @@ _REPAIR = str(Path(__file__).resolve().parents[1] / "agent" / "repair")
 if _REPAIR not in sys.path:
     sys.path.insert(0, _REPAIR)
 
-from repair_helpers import git, make_repo  # noqa: E402
+from repair_helpers import git, make_repo
 
 pytestmark = pytest.mark.slow
 
