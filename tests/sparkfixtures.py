@@ -17,7 +17,14 @@ from rocky_engine.adapters.spark_session import SparkSettings, get_session
 
 @pytest.fixture(scope="session")
 def spark_settings(tmp_path_factory: pytest.TempPathFactory) -> SparkSettings:
-    return SparkSettings(master="local[2]", home=tmp_path_factory.mktemp("spark_home"))
+    # Tests keep the metastore in memory (it dies with the process anyway) and use few
+    # shuffle partitions (their tables are tiny).
+    return SparkSettings(master="local[2]", home=tmp_path_factory.mktemp("spark_home"), conf={
+        "spark.hadoop.javax.jdo.option.ConnectionURL":
+            "jdbc:derby:memory:rocky_tests;create=true",
+        "spark.sql.shuffle.partitions": "1",
+        "spark.default.parallelism": "2",
+    })
 
 
 @pytest.fixture(scope="session")

@@ -148,9 +148,29 @@ def _apply_runtime_conf(session: Any, conf: Mapping[str, str]) -> None:
             session.conf.set(key, str(value))
 
 
+def _probe(url: str, timeout: float = 10.0) -> None:
+    """Fail fast when nothing listens at a Spark Connect URL (the client would retry for
+    ten minutes)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.split(";", 1)[0].replace("sc://", "http://", 1))
+    host, port = parts.hostname or "localhost", parts.port or 15002
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        raise WarehouseError(
+            f"cannot reach Spark Connect server {url}: {exc.strerror or exc}",
+            hint="check [warehouse] remote and that the server is running "
+                 "(sbin/start-connect-server.sh)",
+        ) from None
+
+
 def _connect(settings: SparkSettings) -> Any:
     from pyspark.sql import SparkSession
 
+    _probe(settings.remote or "")
     builder = SparkSession.builder.remote(settings.remote or "")
     try:
         session = builder.getOrCreate()

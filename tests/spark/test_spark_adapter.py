@@ -129,7 +129,7 @@ def test_session_start_prints_nothing(tmp_path: Path) -> None:
         print("ok")
     """)
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False,
-                          timeout=240, cwd=tmp_path)
+                          timeout=900, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout == "ok\n" and proc.stderr == ""
     assert (tmp_path / "metastore_db").is_dir() and (tmp_path / "spark.log").is_file()
