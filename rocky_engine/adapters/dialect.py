@@ -237,12 +237,16 @@ def unsupported(tree: exp.Expr, target: str) -> list[Unsupported]:
     return found
 
 
-def render(tree: exp.Expr, target: str) -> str:
+def render(tree: exp.Expr, target: str, *, checked: bool = False) -> str:
     """``tree`` as SQL for ``target``; raises :class:`DialectError` if it cannot be.
 
     The tree is not modified. For the project's own dialect this is plain generation.
+    ``checked``: the caller already ran :func:`unsupported` (``rocky run`` checks every
+    model first), so only sqlglot's own generation errors are reported (one generation
+    instead of two).
     """
-    findings = [u for u in unsupported(tree, target)] if target in RULES else []
+    findings = [u for u in unsupported(tree, target)] if target in RULES and \
+        not checked else []
     if findings:
         raise DialectError(findings)
     gen = _dialect(target).generator(unsupported_level=ErrorLevel.IGNORE)

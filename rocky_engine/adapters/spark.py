@@ -75,7 +75,8 @@ class SparkAdapter:
     # ------------------------------------------------------------------ statements
 
     def _sql(self, sql: str | exp.Expr) -> str:
-        return sql if isinstance(sql, str) else render(sql, self.dialect)
+        # checked: every model was checked for Spark (R400) before the run started.
+        return sql if isinstance(sql, str) else render(sql, self.dialect, checked=True)
 
     def _run(self, sql: str | exp.Expr, params: Sequence[Any] | None = None) -> Any:
         if isinstance(sql, exp.Delete | exp.Update):

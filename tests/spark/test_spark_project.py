@@ -18,6 +18,8 @@ from rocky_engine.context import Context
 from rocky_engine.execution import api, state
 from rocky_engine.scaffold import init_project
 
+from tests.conftest import use_postgres
+
 from .conftest import to_spark
 
 MODELS = ("stg_customers", "stg_orders", "stg_payments", "order_payments", "customers",
@@ -51,9 +53,13 @@ def _spark_shop(tmp_path: Path) -> Context:
 
 @pytest.mark.slow
 def test_example_project_same_rows_on_duckdb_postgres_and_spark(
-        spark: SparkAdapter, seeded_shop: Path, pg_seeded_shop: Path, tmp_path: Path) -> None:
+        spark: SparkAdapter, seeded_shop: Path, pg_dsn: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     duck = Context.load(seeded_shop)
-    pg = Context.load(pg_seeded_shop)
+    pg_root = tmp_path / "pg_shop"
+    init_project(pg_root, example="shop")
+    pg = Context.load(use_postgres(pg_root, pg_dsn, monkeypatch))
+    pg.seed()
     sp = _spark_shop(tmp_path)
     seeded = sp.seed()
     assert sorted(r.table for r in seeded) == ["raw.customers", "raw.orders", "raw.payments"]
@@ -118,3 +124,21 @@ def test_branches_promote_and_drift_on_spark(spark: SparkAdapter, tmp_path: Path
     # Parquet keeps no NOT NULL: nullability is never reported as drift.
     assert all("null" not in c.kind for c in report.changes)
     assert {i.model for i in report.impact if i.status == "broken"} >= {"stg_orders"}
+
+
+def test_a_spark_error_is_one_line_naming_the_model(spark: SparkAdapter, tmp_path: Path) -> None:
+    from tests.conftest import invoke_cli
+
+    ctx = _spark_shop(tmp_path)
+    root = ctx.project.root
+    ctx.seed()
+    # Compiles (a constant cast is not checked), fails on Spark (ANSI cast).
+    (root / "models" / "bad_cast.sql").write_text(
+        "SELECT order_id, CAST('abc' AS INTEGER) AS n FROM stg_orders\n")
+    (root / "models" / "bad_cast.toml").write_text('materialized = "table"\n')
+    r = invoke_cli("run", "--select", "+bad_cast", "--project", str(root))
+    assert r.exit_code == 1, r.output
+    (line,) = [x for x in r.output.splitlines() if "ERROR" in x]
+    assert "bad_cast" in line and "CAST_INVALID_INPUT" in line
+    assert "Traceback" not in r.output and "at org.apache" not in r.output
+    assert "bad_cast" not in spark.relations("main")
