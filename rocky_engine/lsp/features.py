@@ -585,32 +585,42 @@ _NOT_ALIAS = {"on", "where", "join", "left", "right", "inner", "outer", "full", 
               "window", "lateral", "as"}
 
 
-def completion(live: LiveProject, rel: str, line: int, col: int) -> list[Completion]:
+MAX_ITEMS = 200  # more is never read; the editor asks again as the word grows
+_WORD = re.compile(r"[\w]*$")
+
+
+def completion(live: LiveProject, rel: str, line: int, col: int
+               ) -> tuple[list[Completion], bool]:
+    """The items for the cursor, filtered by the word being typed, and whether the list
+    was cut at :data:`MAX_ITEMS` (the editor then asks again as the word grows)."""
     text = live.text_of(rel)
     if text is None or live.project is None or live.state is None:
-        return []
+        return [], False
     project = live.project
     src = _Text(text)
     before = text[:src.offset(line, col)]
+    word = _WORD.search(before).group(0).lower()  # type: ignore[union-attr]
     after_rel = _AFTER_RELATION.search(before)
     if after_rel is not None:
         typed = after_rel.group(2)
         if "." in typed:
             schema = typed.split(".", 1)[0].lower()
-            return [Completion(t.name, "source", f"{t.fqn} · source table")
-                    for t in project.sources.values() if t.schema.lower() == schema]
-        return _relation_items(live)
+            return _cut([Completion(t.name, "source", f"{t.fqn} · source table")
+                         for t in project.sources.values() if t.schema.lower() == schema],
+                        word)
+        return _cut(_relation_items(live), word)
     scope = _in_scope(text)
     qualified = _QUALIFIED.search(before)
     if qualified is not None:
         prefix = qualified.group(1).lower()
         if prefix in scope:
-            return _column_items(live, scope[prefix])
+            return _cut(_column_items(live, scope[prefix]), word)
         schemas = {t.schema.lower() for t in project.sources.values()}
         if prefix in schemas:
-            return [Completion(t.name, "source", f"{t.fqn} · source table")
-                    for t in project.sources.values() if t.schema.lower() == prefix]
-        return []
+            return _cut([Completion(t.name, "source", f"{t.fqn} · source table")
+                         for t in project.sources.values() if t.schema.lower() == prefix],
+                        word)
+        return [], False
     items: list[Completion] = []
     seen: set[str] = set()
     for relation in dict.fromkeys(scope.values()):
@@ -618,7 +628,14 @@ def completion(live: LiveProject, rel: str, line: int, col: int) -> list[Complet
             if item.label.lower() not in seen:
                 seen.add(item.label.lower())
                 items.append(item)
-    return items + _relation_items(live)
+    # Relation names too once a word is started (a bare list of 10,000 models helps nobody).
+    return _cut(items + (_relation_items(live) if word else []), word)
+
+
+def _cut(items: list[Completion], word: str) -> tuple[list[Completion], bool]:
+    if word:
+        items = [i for i in items if i.label.lower().startswith(word)]
+    return items[:MAX_ITEMS], len(items) > MAX_ITEMS
 
 
 def _in_scope(text: str) -> dict[str, str]:
@@ -634,13 +651,21 @@ def _in_scope(text: str) -> dict[str, str]:
     return out
 
 
+_RELATIONS: dict[int, tuple[int, list[Completion]]] = {}
+
+
 def _relation_items(live: LiveProject) -> list[Completion]:
+    """Every model and source table (remembered per project version)."""
     assert live.project is not None
+    held = _RELATIONS.get(id(live))
+    if held is not None and held[0] == live.version:
+        return held[1]
     items = [Completion(m.name, "model", _model_detail(m.sidecar))
              for m in live.project.models.values()]
     items += [Completion(t.fqn, "source", "source table" + (f" · {t.description}"
                                                            if t.description else ""))
               for t in live.project.sources.values()]
+    _RELATIONS[id(live)] = (live.version, items)
     return items
 
 

@@ -168,12 +168,13 @@ def build_server(project_dir: str | None = None) -> RockyLanguageServer:
     def _completion(ls: RockyLanguageServer, params: t.CompletionParams) -> t.CompletionList:
         rel = ls.rel(params.text_document.uri)
         items: list[t.CompletionItem] = []
+        cut = False
         if rel is not None and ls.live is not None:
-            for c in features.completion(ls.live, rel, params.position.line,
-                                         params.position.character):
-                items.append(t.CompletionItem(label=c.label, kind=_KIND.get(c.kind),
-                                              detail=c.detail))
-        return t.CompletionList(is_incomplete=False, items=items)
+            found, cut = features.completion(ls.live, rel, params.position.line,
+                                             params.position.character)
+            items = [t.CompletionItem(label=c.label, kind=_KIND.get(c.kind), detail=c.detail)
+                     for c in found]
+        return t.CompletionList(is_incomplete=cut, items=items)
 
     @server.feature(t.TEXT_DOCUMENT_CODE_ACTION,
                     t.CodeActionOptions(code_action_kinds=[t.CodeActionKind.QuickFix]))

@@ -13,8 +13,8 @@ import pytest
 from lsprotocol import types as t
 
 from rocky_engine.context import Context
+from rocky_engine.lsp.client import LspClient
 from rocky_engine.scaffold import init_project
-from tests.lsp.lsp_client import LspClient
 
 CUSTOMERS = "models/customers.sql"
 STG_ORDERS = "models/stg_orders.sql"
@@ -187,8 +187,11 @@ def test_completion(client: LspClient, shop: Path) -> None:
     edited = text.replace("FROM stg_customers AS c", "FROM stg_c")
     client.change(CUSTOMERS, edited)
     line, col = _line_of_text(edited, "FROM stg_c")
-    labels = {i.label for i in client.completion(CUSTOMERS, line, col + len("FROM stg_c"))}
+    labels = {i.label for i in client.completion(CUSTOMERS, line, col + len("FROM "))}
     assert {"stg_customers", "stg_orders", "raw.orders"} <= labels
+    # The word being typed filters them.
+    labels = {i.label for i in client.completion(CUSTOMERS, line, col + len("FROM stg_c"))}
+    assert labels == {"stg_customers"}
     # After a source schema: its tables.
     client.open(STG_ORDERS)
     line, col = _line_of(shop, STG_ORDERS, "raw.orders")

@@ -1,7 +1,8 @@
 """A real LSP client (pygls') talking to ``rocky lsp`` over stdio, driven synchronously.
 
-The client's event loop runs in a background thread; each call waits for the server's
-answer with a timeout, so a hung server fails the test instead of hanging it.
+For the tests and ``bench/lsp_bench.py`` (and anyone scripting the server). The client's
+event loop runs in a background thread; each call waits for the server's answer with a
+timeout, so a hung server fails the caller instead of hanging it.
 
     >>> with LspClient(root) as c:                      # doctest: +SKIP
     ...     c.open("models/customers.sql")
@@ -11,12 +12,13 @@ answer with a timeout, so a hung server fails the test instead of hanging it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import threading
 import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 from lsprotocol import types as t
 from pygls.lsp.client import LanguageClient
@@ -27,8 +29,10 @@ TIMEOUT = 60.0
 
 
 class LspClient:
-    def __init__(self, root: Path, *, env: dict[str, str] | None = None) -> None:
+    def __init__(self, root: Path, *, env: dict[str, str] | None = None,
+                 command: list[str] | None = None) -> None:
         self.root = root
+        self.command = command or [sys.executable, "-m", "rocky_engine", "lsp"]
         self.env = env
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
@@ -61,7 +65,7 @@ class LspClient:
 
     # -- lifecycle ------------------------------------------------------------------
 
-    def __enter__(self) -> LspClient:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
@@ -70,8 +74,7 @@ class LspClient:
 
     def start(self, *, wait_for_log: bool = True) -> None:
         self.thread.start()
-        self.call(self.client.start_io(sys.executable, "-m", "rocky_engine", "lsp",
-                                       cwd=str(self.root), env=self.env))
+        self.call(self.client.start_io(*self.command, cwd=str(self.root), env=self.env))
         self.result = self.call(self.client.initialize_async(t.InitializeParams(
             capabilities=t.ClientCapabilities(),
             root_uri=from_fs_path(str(self.root)),
@@ -81,12 +84,15 @@ class LspClient:
         if wait_for_log:
             self.wait(lambda: bool(self.log or self.messages), "the server's start message")
 
+    @property
+    def pid(self) -> int | None:
+        server = getattr(self.client, "_server", None)
+        return server.pid if server is not None else None
+
     def stop(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # a failed caller may have left it dead already
             self.call(self.client.shutdown_async(None), timeout=10)
             self.client.exit(None)
-        except Exception:  # noqa: BLE001 - a test that failed may leave it dead already
-            pass
         try:
             self.call(self.client.stop(), timeout=10)
         finally:
