@@ -187,9 +187,10 @@ class LspClient:
             t.DefinitionParams(**self._pos(rel, line, col))))
 
     def references(self, rel: str, line: int, col: int) -> list[t.Location]:
-        return self.call(self.client.text_document_references_async(t.ReferenceParams(
+        found = self.call(self.client.text_document_references_async(t.ReferenceParams(
             context=t.ReferenceContext(include_declaration=False),
-            **self._pos(rel, line, col)))) or []
+            **self._pos(rel, line, col))))
+        return list(found or [])
 
     def completion(self, rel: str, line: int, col: int) -> list[t.CompletionItem]:
         res = self.call(self.client.text_document_completion_async(
