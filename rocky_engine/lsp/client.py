@@ -145,12 +145,15 @@ class LspClient:
     # -- documents -------------------------------------------------------------------
 
     def open(self, rel: str, text: str | None = None) -> None:
+        """Open ``rel`` (its disk text unless given); returns once its diagnostics came."""
         text = (self.root / rel).read_text(encoding="utf-8") if text is None else text
         self._versions = getattr(self, "_versions", {})
         self._versions[rel] = 1
+        before = self.publishes(rel)
         self.notify(self.client.text_document_did_open, t.DidOpenTextDocumentParams(
             text_document=t.TextDocumentItem(uri=self.uri(rel), language_id="sql",
                                              version=1, text=text)))
+        self.wait(lambda: self.publishes(rel) > before, f"diagnostics of {rel} on open")
 
     def change(self, rel: str, text: str) -> None:
         self._versions[rel] += 1
