@@ -116,6 +116,13 @@ def test_hover_column_model_and_source(client: LspClient, shop: Path) -> None:
     line, col = _line_of(shop, STG_ORDERS, "raw.orders")
     text = client.hover(STG_ORDERS, line, col + 5)
     assert text is not None and "**raw.orders** · source table" in text
+    # In a JOIN condition, through two CTEs, and in a WHERE clause.
+    line, col = _line_of(shop, CUSTOMERS, "= p.customer_id")
+    text = client.hover(CUSTOMERS, line, col + 4)
+    assert text is not None and "`order_payments.customer_id`" in text
+    line, col = _line_of(shop, CUSTOMERS, "WHERE status")
+    text = client.hover(CUSTOMERS, line, col + 7)
+    assert text is not None and "**status** `VARCHAR`" in text
     # Whitespace: nothing.
     assert client.hover(CUSTOMERS, 0, 0) is None
 
