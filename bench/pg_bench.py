@@ -32,13 +32,13 @@ import psycopg
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from rocky_engine.adapters.dialect import render  # noqa: E402
-from rocky_engine.adapters.postgres import PostgresAdapter  # noqa: E402
-from rocky_engine.compiler.target import TargetModels  # noqa: E402
-from rocky_engine.context import Context  # noqa: E402
-from rocky_engine.drift.introspect import introspect  # noqa: E402
-from rocky_engine.execution.plan import build_plan, compile_gate  # noqa: E402
-from tests.pgserver import PgServer, find_bindir  # noqa: E402
+from rocky_engine.adapters.dialect import render
+from rocky_engine.adapters.postgres import PostgresAdapter
+from rocky_engine.compiler.target import TargetModels
+from rocky_engine.context import Context
+from rocky_engine.drift.introspect import introspect
+from rocky_engine.execution.plan import build_plan, compile_gate
+from tests.pgserver import PgServer, find_bindir
 
 DSN_ENV = "ROCKY_BENCH_PG_DSN"
 
