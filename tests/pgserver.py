@@ -128,6 +128,8 @@ def get_server() -> PgServer | None:
 def pg_server() -> Iterator[PgServer]:
     server = get_server()
     if server is None:
+        if os.environ.get("ROCKY_REQUIRE_POSTGRES"):
+            pytest.fail(SKIP_REASON + " (ROCKY_REQUIRE_POSTGRES is set)")
         pytest.skip(SKIP_REASON)
     yield server
     server.stop()

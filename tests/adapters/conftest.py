@@ -71,6 +71,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         callspec = getattr(item, "callspec", None)
         if callspec is not None and callspec.params.get("backend") == "spark":
             item.add_marker(pytest.mark.spark)
+            item.add_marker(pytest.mark.timeout(900))
 
 
 @pytest.fixture(params=list(BACKENDS))

@@ -23,6 +23,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/spark/" in str(item.fspath).replace("\\", "/"):
             item.add_marker(pytest.mark.spark)
+            # A Spark job is seconds on a loaded 2-core machine: more than the default.
+            item.add_marker(pytest.mark.timeout(1500))
 
 
 @pytest.fixture
