@@ -151,7 +151,9 @@ class TargetModels:
         if got.sql is None:
             return None
         quoted = exp.to_identifier(schema, quoted=True).sql(dialect=self.target)
-        return got.sql.replace(f'"{_PLACEHOLDER}".', quoted + ".")
+        # Quoted as the target quotes (Postgres "x", Spark `x`).
+        placeholder = exp.to_identifier(_PLACEHOLDER, quoted=True).sql(dialect=self.target)
+        return got.sql.replace(placeholder + ".", quoted + ".")
 
     def save(self) -> None:
         """Write what was rendered to ``target/`` (best effort: a read-only checkout
