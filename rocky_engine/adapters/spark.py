@@ -67,6 +67,7 @@ class SparkAdapter:
         self.view_sql = None
         # Every statement text sent to Spark, when a list (bench/spark_bench.py).
         self.statements: list[str] | None = _RECORD
+        self._state_tables: set[str] | None = None
 
     def clone(self) -> SparkAdapter:
         """Another handle for a worker thread: a Spark session takes concurrent queries."""
@@ -84,6 +85,8 @@ class SparkAdapter:
             return None
         if isinstance(sql, exp.Create):
             sql = _spark_create(sql)
+        if not self.settings.local and isinstance(sql, exp.Expr):
+            self._refresh_state(sql)
         text = self._sql(sql)
         if self.statements is not None:
             self.statements.append(text)
@@ -91,6 +94,25 @@ class SparkAdapter:
             return self.spark.sql(text, args=list(params)) if params else self.spark.sql(text)
         except Exception as exc:  # noqa: BLE001 - py4j, pyspark and grpc errors alike
             raise WarehouseError(first_line(exc)) from None
+
+    def _refresh_state(self, sql: exp.Expr) -> None:
+        """Spark Connect: other clients write the ``_rocky`` tables (locks, journal); a
+        session caches a table's files, so it re-lists them before reading."""
+        for table in sql.find_all(exp.Table):
+            if table.text("db").lower() == "_rocky" and table.name:
+                name = _qualified("_rocky", table.name)
+                if table.name.lower() in self._known_state():
+                    self._collect(self.spark.sql(f"REFRESH TABLE {name}"))
+
+    def _known_state(self) -> set[str]:
+        # The state tables that exist (REFRESH of a missing table is an error).
+        if self._state_tables is None or len(self._state_tables) < 5:
+            try:
+                rows = self.spark.sql("SHOW TABLES IN `_rocky`").collect()
+                self._state_tables = {r[1].lower() for r in rows}
+            except Exception:  # noqa: BLE001 - no _rocky schema yet
+                return set()
+        return self._state_tables
 
     def _collect(self, df: Any) -> list[Any]:
         try:

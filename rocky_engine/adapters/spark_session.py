@@ -247,6 +247,9 @@ def _start_local(settings: SparkSettings) -> Any:
         **{k: str(v) for k, v in settings.conf.items()},
     }.items():
         conf.set(key, value)
+    # A Spark Connect client started earlier in this process marks the process as
+    # "connect mode"; the in-process engine is a classic session all the same.
+    connect_mode = os.environ.pop("SPARK_CONNECT_MODE_ENABLED", None)
     try:
         with _quiet_fds(log):
             session = SparkSession.builder.config(conf=conf).getOrCreate()
@@ -257,6 +260,9 @@ def _start_local(settings: SparkSettings) -> Any:
             f"cannot start Spark ({settings.master}): {first_line(exc)}",
             hint=f"Spark needs Java 17 or later (java on PATH or JAVA_HOME); see {log}",
         ) from None
+    finally:
+        if connect_mode is not None:
+            os.environ["SPARK_CONNECT_MODE_ENABLED"] = connect_mode
     atexit.register(stop_session)
     return session
 

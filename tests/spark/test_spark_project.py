@@ -17,7 +17,6 @@ from rocky_engine.adapters.spark import SparkAdapter
 from rocky_engine.context import Context
 from rocky_engine.execution import api, state
 from rocky_engine.scaffold import init_project
-
 from tests.conftest import use_postgres
 
 from .conftest import to_spark
