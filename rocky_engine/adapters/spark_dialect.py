@@ -50,7 +50,7 @@ _SPARK_PASS_THROUGH = frozenset({
 })
 
 _SPARK_MISSING_TYPES = (T.UNION, T.INT128, T.UINT128, T.UBIGINT, T.UINT, T.USMALLINT,
-                        T.UTINYINT, T.TIMETZ)
+                        T.UTINYINT, T.TIMETZ, T.JSON, T.UUID)
 
 
 def refuse(node: exp.Expr) -> str | None:

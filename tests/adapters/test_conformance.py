@@ -221,6 +221,9 @@ HOSTILE_COLUMN = 'a"b c'
 
 
 def test_identifier_quoting_with_hostile_names(adapter: WarehouseAdapter) -> None:
+    if adapter.dialect == "spark":
+        pytest.skip("Spark's metastore admits only [A-Za-z0-9_] schema and table names; "
+                    "rocky validates its names before any SQL is built")
     adapter.create_schema(HOSTILE_SCHEMA)
     query = exp.select(exp.alias_(exp.Literal.number(1), exp.to_identifier(HOSTILE_COLUMN,
                                                                            quoted=True)))
