@@ -53,7 +53,7 @@ def seed_cmd(opts: Options) -> int:
 
     def text() -> None:
         total = sum(r.rows for r in results)
-        click.echo(f"seeded {len(results)} tables, {total} rows into {ctx.warehouse_path.name}")
+        click.echo(f"seeded {len(results)} tables, {total} rows into {ctx.warehouse_label}")
 
     emit(opts, {"seeds": [{"table": r.table, "file": r.file, "rows": r.rows} for r in results]},
          text)
