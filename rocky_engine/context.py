@@ -111,9 +111,17 @@ class Context:
                                  console=self.console)
         target = target or self.warehouse_dialect
         if target != self.project.dialect:
-            from rocky_engine.compiler.target import check_target, with_target
+            from dataclasses import replace
 
-            result = with_target(result, check_target(self.project, result, target))
+            from rocky_engine.compiler.target import TargetModels, check_target, with_target
+            from rocky_engine.compiler.target_types import target_types
+
+            models = TargetModels(self.project, result, target)
+            result = with_target(result, check_target(self.project, result, target, models))
+            # The types the warehouse will give each column where it types differently.
+            types = target_types(self.project, result, target, models)
+            if types:
+                result = replace(result, warehouse_types=types)
         return result
 
     def lineage_graph(self, *, use_index: bool = True) -> LineageGraph:
@@ -196,15 +204,17 @@ class Context:
     lock_timeout: float | None = None
 
     def run(self, select: list[str] | None = None, branch: str | None = None, *,
-            sandboxed: bool = False) -> RunResult:
+            sandboxed: bool = False, threads: int | None = None) -> RunResult:
         """Compile, then build the selected models into prod or into ``branch``.
 
-            >>> ctx.run(["+customers"], branch="fix").ok        # doctest: +SKIP
+        ``threads`` models at once (default: ``[warehouse] threads``, else 1).
+
+            >>> ctx.run(["+customers"], branch="fix", threads=4).ok        # doctest: +SKIP
             True
         """
         from rocky_engine.execution import api
 
-        return api.run(self, select, branch, sandboxed=sandboxed)
+        return api.run(self, select, branch, sandboxed=sandboxed, threads=threads)
 
     def test(self, select: list[str] | None = None, branch: str | None = None, *,
              sandboxed: bool = False) -> TestReport:
