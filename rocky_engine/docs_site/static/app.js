@@ -306,9 +306,10 @@
     }, 60);
   });
   search.addEventListener('keydown', function (ev) {
-    if (ev.key === 'Enter') {
-      var first = document.querySelector('#catalog tbody a');
-      if (first) { location.hash = first.getAttribute('href'); }
+    if (ev.key === 'Enter') {  // open the best match of what is typed now
+      clearTimeout(searchTimer);
+      var best = matches(search.value)[0];
+      if (best) { location.hash = best.m ? modelHref(best.m.name) : sourceHref(best.s.key); }
     }
   });
 
