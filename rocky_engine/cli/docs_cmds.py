@@ -30,7 +30,15 @@ def docs_cmd(opts: Options, out: Path | None, serve: bool, port: int) -> int:
         rocky docs && open target/docs/index.html
         rocky docs --out site --serve --port 8000
     """
+    from rocky_engine.cli import _app
     from rocky_engine.context import Context
+
+    if _app.ONE_SHOT and not serve:
+        # As `rocky compile`: a full collection over everything a big compile loaded would
+        # only cost time in a process that ends when the site is written.
+        import gc
+
+        gc.disable()
     from rocky_engine.docs_site import build_site, serve_site
     from rocky_engine.errors import UsageError
 

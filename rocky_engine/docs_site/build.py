@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rocky_engine.config import test_name
 from rocky_engine.errors import UsageError
 from rocky_engine.lastrun import DRIFT, TESTS, load_last
 from rocky_engine.lineage.edges import EDGE_KINDS, INFLUENCE_KINDS
@@ -84,7 +85,7 @@ def build_site(ctx: Context, out: Path) -> SiteResult:
 def write_site(project: Project, compiled: CompileResult, graph: LineageGraph,
                out: Path) -> SiteResult:
     """Write the site of ``project`` from its compile result and lineage graph."""
-    document = compiled.to_json()  # the `rocky compile --format json` document itself
+    document: dict[str, Any] = compiled.to_json()  # `rocky compile --format json` itself
     drift = load_last(project.root, DRIFT)
     tests = load_last(project.root, TESTS)
     results = _results_by_model(tests)
@@ -171,8 +172,6 @@ def _model_page(record: Mapping[str, Any], model: Model | None,
     page["intent"] = sidecar.intent.model_dump(mode="json") if sidecar.intent else None
     page["column_docs"] = {name.lower(): c.model_dump(mode="json", exclude_none=True)
                            for name, c in sidecar.columns.items()}
-    from rocky_engine.execution.data_tests import test_name
-
     # `name` as `rocky test` reports it, so the page finds each test's last result.
     page["tests"] = [{**t.model_dump(mode="json", exclude_none=True), "name": test_name(t)}
                      for t in sidecar.tests]
@@ -266,10 +265,10 @@ def _prepare(out: Path) -> None:
 
 
 def _write_data(path: Path, key: str, value: Any) -> None:
-    # JSON.parse of a string literal parses big data faster than a JS object literal.
+    # A JSON document is a JavaScript expression (ES2019: U+2028/2029 included), so the
+    # data file is the JSON itself inside one call.
     text = json.dumps(value, separators=(",", ":"))
-    path.write_text(f"ROCKY.put({json.dumps(key)},JSON.parse({json.dumps(text)}));\n",
-                    encoding="utf-8")
+    path.write_text(f"ROCKY.put({json.dumps(key)},{text});\n", encoding="utf-8")
 
 
 def _write_page(out: Path, project_name: str) -> int:

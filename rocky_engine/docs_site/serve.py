@@ -19,7 +19,7 @@ from rocky_engine.errors import UsageError
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
+    def log_message(self, format: str, *args: Any) -> None:
         pass  # core code never prints; the caller reports the URL
 
 
