@@ -19,6 +19,8 @@
   var search = document.getElementById('search');
   var MAX_ROWS = 200;       // catalog rows drawn at once
   var MAX_RELATIONS = 80;   // relations drawn in one graph (the rest are listed)
+  var MAX_LISTED = 1000;
+  var COMPACT_ABOVE = 16;   // more lit boxes than this: each shows its lit columns only    // nodes listed per direction in the lineage panel
   var ROW = 18, HEAD = 24, BOX_W = 230, GAP_X = 120, GAP_Y = 18;
 
   // -- small helpers ----------------------------------------------------------------------
@@ -395,6 +397,12 @@
   // -- graph drawing (lineage and drift views) ----------------------------------------------
   // spec: {relations: [rel], focus, expanded: Set, colClass(node) -> str, relClass(rel) -> str,
   //        edges: [{from, to, kind, cls}], note}
+  // The columns drawn for relation r: all of them, or (spec.only) only those spec.only keeps
+  // (a wide highlight draws the lit columns of each box, not every column of 80 boxes).
+  function shown(g, spec, r) {
+    var cols = g.columns(r);
+    return spec.only && r !== spec.focus ? cols.filter(spec.only) : cols;
+  }
   function layout(g, spec) {
     var rels = spec.relations, inSet = new Set(rels), layer = new Map(), indeg = new Map();
     var preds = new Map();
@@ -428,7 +436,11 @@
       list.sort(function (a, b) { return bary.get(a) - bary.get(b) || (a < b ? -1 : 1); });
       y = 0;
       list.forEach(function (r) {
-        var n = spec.expanded.has(r) ? g.columns(r).length : 0;
+        var n = 0;
+        if (spec.expanded.has(r)) {  // a line more for "+ N other columns"
+          var k = shown(g, spec, r).length;
+          n = k + (k < g.columns(r).length ? 1 : 0);
+        }
         var h = HEAD + (spec.expanded.has(r) ? Math.max(n, 1) * ROW + 6 : 18);
         pos.set(r, {x: li * (BOX_W + GAP_X), y: y, h: h});
         y += h + GAP_Y;
@@ -436,13 +448,12 @@
     });
     return pos;
   }
-  function anchor(g, spec, pos, node, side) {
-    var rel = g.split(node)[0], p = pos.get(rel);
+  function anchor(g, spec, pos, rows, node, side, toBox) {
+    var parts = g.split(node), rel = parts[0], p = pos.get(rel);
     if (!p) { return null; }
     var x = side === 'out' ? p.x + BOX_W : p.x;
-    if (!spec.expanded.has(rel)) { return {x: x, y: p.y + HEAD / 2}; }
-    var cols = g.columns(rel), i = cols.indexOf(node);
-    return {x: x, y: i < 0 ? p.y + HEAD / 2 : p.y + HEAD + i * ROW + ROW / 2 + 2};
+    var i = toBox || !spec.expanded.has(rel) ? -1 : rows.get(rel).get(node);
+    return {x: x, y: i === undefined || i < 0 ? p.y + HEAD / 2 : p.y + HEAD + i * ROW + ROW / 2 + 2};
   }
   function curve(a, b) {
     var dx = Math.max(40, (b.x - a.x) / 2);
@@ -459,17 +470,32 @@
         out.push('<path class="medge" d="' + curve({x: a.x + BOX_W, y: a.y + HEAD / 2}, {x: b.x, y: b.y + HEAD / 2}) + '"/>');
       });
     });
+    var rows = new Map();  // relation -> node -> row
+    spec.relations.forEach(function (r) {
+      var m = new Map();
+      shown(g, spec, r).forEach(function (n, i) { m.set(n, i); });
+      rows.set(r, m);
+    });
+    // An influence edge (filter/join/group) reaches every column of its model: one line to
+    // the model's box says the same without drawing a line per column.
+    var drawn = new Set();
     (spec.edges || []).forEach(function (e) {
-      var a = anchor(g, spec, pos, e.from, 'out'), b = anchor(g, spec, pos, e.to, 'in');
-      if (!a || !b) { return; }
       var infl = g.influence.has(g.kinds.indexOf(e.kind));
+      var key = infl ? e.from + '>' + g.split(e.to)[0] + '>' + e.kind : null;
+      if (key !== null) {
+        if (drawn.has(key)) { return; }
+        drawn.add(key);
+      }
+      var a = anchor(g, spec, pos, rows, e.from, 'out', false);
+      var b = anchor(g, spec, pos, rows, e.to, 'in', infl);
+      if (!a || !b) { return; }
       out.push('<path class="cedge k-' + esc(e.kind) + (infl ? ' influence' : '') + (e.cls ? ' ' + e.cls : '') +
-        '" data-kind="' + esc(e.kind) + '" d="' + curve(a, b) + '"><title>' + esc(e.from + ' → ' + e.to + ' (' + e.kind + ')') + '</title></path>');
+        '" data-kind="' + esc(e.kind) + '" d="' + curve(a, b) + '"/>');
     });
     spec.relations.forEach(function (r) {
       var p = pos.get(r), kind = g.relKinds[g.relIndex.get(r)] === 's' || kindOf(r) === 'source' ? 'source' : 'model';
       var cls = 'rel ' + kind + (r === spec.focus ? ' focus' : '') + (spec.relClass ? ' ' + spec.relClass(r) : '');
-      var cols = g.columns(r);
+      var all = g.columns(r), cols = spec.expanded.has(r) ? shown(g, spec, r) : all;
       out.push('<g class="' + cls + '" data-rel="' + esc(r) + '" transform="translate(' + p.x + ',' + p.y + ')">' +
         '<rect class="box" width="' + BOX_W + '" height="' + p.h + '" rx="5"/>' +
         '<rect class="head" x="1" y="1" width="' + (BOX_W - 2) + '" height="' + (HEAD - 2) + '" rx="4"/>' +
@@ -479,11 +505,15 @@
           var name = node.slice(r.length + 1);
           out.push('<g class="col ' + spec.colClass(node) + '" data-node="' + esc(node) + '" transform="translate(0,' + (HEAD + i * ROW + 2) + ')">' +
             '<rect x="1" width="' + (BOX_W - 2) + '" height="' + ROW + '"/>' +
-            '<text x="10" y="13">' + esc(clip(name, 32)) + '<title>' + esc(node) + '</title></text></g>');
+            '<text x="10" y="13">' + esc(clip(name, 32)) + '</text></g>');
         });
-        if (!cols.length) { out.push('<text class="meta" x="10" y="' + (HEAD + 13) + '">no columns</text>'); }
+        if (cols.length < all.length) {
+          out.push('<text class="meta" x="10" y="' + (HEAD + cols.length * ROW + 15) + '">+ ' +
+            (all.length - cols.length) + ' other columns</text>');
+        }
+        if (!all.length) { out.push('<text class="meta" x="10" y="' + (HEAD + 13) + '">no columns</text>'); }
       } else {
-        out.push('<text class="meta" x="10" y="' + (HEAD + 12) + '" data-expand="' + esc(r) + '">' + cols.length +
+        out.push('<text class="meta" x="10" y="' + (HEAD + 12) + '" data-expand="' + esc(r) + '">' + all.length +
           ' columns · click to expand</text>');
       }
       out.push('</g>');
@@ -491,15 +521,32 @@
     var wrap = host.querySelector('.graph-wrap');
     var svg = wrap.querySelector('svg');
     var vp = svg.querySelector('g.viewport');
+    // The size is read before the new content exists: reading it after would force a
+    // layout of the whole new graph before the browser's own.
+    svg._size = {w: svg.clientWidth || 800, h: svg.clientHeight || 600};
     vp.innerHTML = out.join('');
+    var box = {x: 0, y: 0, width: 0, height: 0};
+    pos.forEach(function (p) {
+      box.width = Math.max(box.width, p.x + BOX_W);
+      box.height = Math.max(box.height, p.y + p.h);
+    });
+    svg._box = box;
+    svg._focus = spec.focus && pos.get(spec.focus);
     fit(svg, vp);
     return pos;
   }
   function clip(s, n) { return s.length > n ? s.slice(0, n - 1) + '…' : s; }
   function fit(svg, vp) {
-    var box = vp.getBBox(), w = svg.clientWidth || 800, h = svg.clientHeight || 600;
+    var box = svg._box || {x: 0, y: 0, width: 1, height: 1};
+    var size = svg._size || {w: svg.clientWidth || 800, h: svg.clientHeight || 600}, w = size.w, h = size.h;
+    svg._size = null;
     var k = Math.min(1.2, (w - 40) / Math.max(box.width, 1), (h - 80) / Math.max(box.height, 1));
-    k = Math.max(k, 0.15);
+    if (k < 0.35 && svg._focus) {  // too big to read whole: start readable, at the focus
+      k = 0.7;
+      setView(svg, vp, {k: k, x: 40 - svg._focus.x * k, y: 60 - svg._focus.y * k});
+      return;
+    }
+    k = Math.max(k, 0.1);
     var tx = (w - box.width * k) / 2 - box.x * k, ty = Math.max(50, (h - box.height * k) / 2) - box.y * k;
     setView(svg, vp, {k: k, x: tx, y: ty});
   }
@@ -617,13 +664,15 @@
       }
       view.classList.add('full');
       view.querySelector('.graph-wrap').setAttribute('data-focus', rel);
+      var lit = function (n) { return upSet.has(n) || downSet.has(n); };
       drawGraph(view, g, {
         relations: rels, focus: rel, expanded: expanded, edges: edges,
+        only: expanded.size > COMPACT_ABOVE ? lit : null,
         colClass: function (n) {
           return (upSet.has(n) ? 'hl-up ' : '') + (downSet.has(n) ? 'hl-down ' : '') + (n === node ? 'hl-root' : '');
         },
         relClass: function (r) {
-          return node && !Array.from(expanded).some(function (e) { return e === r; }) ? 'dim' : '';
+          return node && !expanded.has(r) ? 'dim' : '';
         },
       });
       document.getElementById('graph-note').textContent = rels.length + ' relations drawn' +
@@ -657,10 +706,11 @@
           kindsOf.get(other).add(e.kind);
         });
         html.push('<h2>' + x[0] + ' <span class="muted">' + others.length + '</span></h2>');
-        html.push('<ul class="plain mono" id="hl-' + x[2] + '">' + others.map(function (n) {
+        html.push('<ul class="plain mono" id="hl-' + x[2] + '">' + others.slice(0, MAX_LISTED).map(function (n) {
           return '<li class="' + x[2] + '" data-node="' + esc(n) + '">' + esc(n) +
             ' <span class="muted">' + esc(Array.from(kindsOf.get(n) || []).join(', ')) + '</span></li>';
-        }).join('') + '</ul>');
+        }).join('') + '</ul>' + (others.length > MAX_LISTED
+          ? '<p class="more">and ' + (others.length - MAX_LISTED) + ' more (nearest first)</p>' : ''));
       });
     }
     panel.innerHTML = html.join('');
