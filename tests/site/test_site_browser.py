@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import invoke_cli
 from tests.site.conftest import Tab, cli_json
 
 # Columns whose lineage is clicked: a mart aggregate, a join key, a transform, a source.
@@ -191,3 +192,26 @@ def test_served_over_http(tab: Tab) -> None:
         tab.page.wait_for_selector("body[data-view=model]")
         assert "stg_orders" in tab.page.inner_text("h1")
     assert not tab.errors.messages
+
+
+def test_a_project_with_compile_errors_still_gets_a_site(browser: Any, shop: Path) -> None:
+    sql = shop / "models" / "stg_orders.sql"
+    sql.write_text(sql.read_text(encoding="utf-8").replace("amount", "amout"), encoding="utf-8")
+    result = invoke_cli("docs", "--project", str(shop))
+    assert result.exit_code == 0, result.output
+    compiled = cli_json(shop, "compile")
+    assert compiled["ok"] is False
+    t = Tab(browser, shop / "target" / "docs")
+    try:
+        page = t.open("", ready="catalog")
+        statuses = page.eval_on_selector_all(
+            "#catalog tbody tr[data-model]",
+            "rs => rs.map(r => [r.dataset.model, r.innerText.includes('error')])")
+        assert statuses == [[m["name"], m["status"] == "error"] for m in compiled["models"]]
+        page = t.open("#/model/stg_orders", ready="model")
+        assert 'error[R104]: column "amout" not found' in page.inner_text("#view")
+        page = t.open("#/lineage/stg_orders", ready="lineage")
+        assert "did not compile" in page.inner_text("#incomplete")
+        assert not t.errors.messages, t.errors.messages
+    finally:
+        t.page.close()

@@ -690,6 +690,11 @@
     var panel = document.getElementById('lineage-panel'), html = [];
     html.push('<h1 class="mono">' + esc(node || rel) + '</h1>');
     html.push('<p>' + link(relHref(rel), (kindOf(rel) === 'source' ? 'source' : 'model') + ' page') + '</p>');
+    var m = models.get(rel);
+    if (m && m.status !== 'ok') {
+      html.push('<p class="diag error" id="incomplete">' + esc(m.name) + ' did not compile: its lineage ' +
+        'may be incomplete (see its page).</p>');
+    }
     if (!node) {
       html.push('<p class="muted">Click a column to see everything it comes from and everything it feeds. ' +
         'Click a box title to focus on it; drag to pan, wheel to zoom.</p>');
