@@ -69,7 +69,7 @@ def pick_columns(root: Path) -> list[str]:
 
 
 def _any_model(root: Path) -> str:
-    return sorted((root / "models").glob("*.sql"))[0].stem
+    return min((root / "models").glob("*.sql")).stem
 
 
 def browser_figures(site: Path, columns: list[str]) -> dict[str, float]:

@@ -20,7 +20,7 @@ from tests.site.conftest import apply_drift, cli_json
 def data_of(path: Path) -> Any:
     """The value a data/*.js file hands to ROCKY.put."""
     text = path.read_text(encoding="utf-8")
-    match = re.fullmatch(r'ROCKY\.put\("[^"]+",(.*)\);\n', text, re.S)
+    match = re.fullmatch(r'ROCKY\.put\("[^"]+",(.*)\);\n', text, re.DOTALL)
     assert match, text[:200]
     return json.loads(match.group(1))
 
