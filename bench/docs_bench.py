@@ -19,6 +19,8 @@ Prints, in one run (wall seconds, median of ``--repeat`` runs of the real CLI):
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -35,24 +37,30 @@ from gen_project import generate
 ROCKY = Path(sys.executable).with_name("rocky")
 
 
-def timed(cmd: list[str], cwd: Path) -> tuple[float, str]:
+def timed(cmd: list[str], cwd: Path) -> tuple[float, str, float]:
+    """Wall seconds, stdout, and CPU seconds (user + system) of one run of ``cmd``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stderr[-2000:]}")
-    return seconds, done.stdout
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return seconds, done.stdout, cpu
 
 
-def median_of(cmd: list[str], cwd: Path, repeat: int) -> float:
-    return statistics.median(timed(cmd, cwd)[0] for _ in range(repeat))
+def median_of(cmd: list[str], cwd: Path, repeat: int) -> tuple[float, float]:
+    """Median wall and median CPU seconds over ``repeat`` runs."""
+    runs = [timed(cmd, cwd) for _ in range(repeat)]
+    return statistics.median(r[0] for r in runs), statistics.median(r[2] for r in runs)
 
 
 def pick_columns(root: Path) -> list[str]:
-    """A mid-DAG intermediate column and a mart column (wide closures both ways)."""
+    """A mid-DAG intermediate column, a mart column, and the widest source blast radius."""
     import json
 
-    _, out = timed([str(ROCKY), "compile", "--format", "json"], root)
+    _, out, _ = timed([str(ROCKY), "compile", "--format", "json"], root)
     models = json.loads(out)["models"]
     mid = next(m for m in models[len(models) // 2:] if m["name"].startswith("int_"))
     mart = next(m for m in reversed(models) if m["name"].startswith("mart_"))
@@ -104,7 +112,9 @@ def browser_figures(site: Path, columns: list[str]) -> dict[str, float]:
             in_page = page.evaluate("ROCKY.lastHighlightMs") / 1000
             drawn = page.eval_on_selector_all("svg .col.hl-up, svg .col.hl-down",
                                               "els => els.length")
-            reached = page.eval_on_selector_all("#hl-up li, #hl-down li", "els => els.length")
+            reached = page.evaluate(
+                "n => ROCKY.lineage(n, 'upstream').then(u => ROCKY.lineage(n, 'downstream')"
+                ".then(d => new Set(u.nodes.concat(d.nodes)).size))", node)
             figures[f"highlight {node} ({reached} columns reached, {drawn} drawn), "
                     "click to painted frame"] = in_page
             figures[f"highlight {node}, as the test driver saw it"] = wall
@@ -130,23 +140,27 @@ def main() -> None:
         generate(root, args.models)
     try:
         print(f"project: {root}")
-        cold, _ = timed([str(ROCKY), "compile"], root)  # fills the cache (cold unless reused)
+        cold = timed([str(ROCKY), "compile"], root)[0]  # fills the cache (cold unless reused)
         timed([str(ROCKY), "lineage", "--depth", "0", _any_model(root)], root)  # the index
         columns = pick_columns(root)
         timed([str(ROCKY), "docs"], root)
-        compile_s = median_of([str(ROCKY), "compile", "--format", "json"], root, args.repeat)
-        lineage_s = median_of([str(ROCKY), "lineage", columns[1], "--format", "json"], root,
-                              args.repeat)
-        docs_s = median_of([str(ROCKY), "docs"], root, args.repeat)
-        baseline = compile_s + lineage_s
+        compile_s, compile_cpu = median_of([str(ROCKY), "compile", "--format", "json"], root,
+                                           args.repeat)
+        lineage_s, lineage_cpu = median_of([str(ROCKY), "lineage", columns[1], "--format",
+                                            "json"], root, args.repeat)
+        docs_s, docs_cpu = median_of([str(ROCKY), "docs"], root, args.repeat)
+        baseline, baseline_cpu = compile_s + lineage_s, compile_cpu + lineage_cpu
         site = root / "target" / "docs"
         size = sum(f.stat().st_size for f in site.rglob("*") if f.is_file()) / 1e6
-        print(f"first compile (cache fill)                   {cold:8.2f} s")
-        print(f"warm rocky compile --format json              {compile_s:8.2f} s")
-        print(f"warm rocky lineage {columns[1]:<26} {lineage_s:8.2f} s")
-        print(f"  baseline (sum)                              {baseline:8.2f} s")
-        print(f"rocky docs (warm)                             {docs_s:8.2f} s   "
-              f"ratio {docs_s / baseline:.2f}x  (target <= 1.5x)  site {size:.1f} MB")
+        print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; medians of "
+              f"{args.repeat} runs; wall s (cpu s)")
+        print(f"first compile (cache fill)                  {cold:8.2f}")
+        print(f"warm rocky compile --format json             {compile_s:8.2f} ({compile_cpu:.2f})")
+        print(f"warm rocky lineage {columns[1]:<25} {lineage_s:8.2f} ({lineage_cpu:.2f})")
+        print(f"  baseline (sum)                             {baseline:8.2f} ({baseline_cpu:.2f})")
+        print(f"rocky docs (warm)                            {docs_s:8.2f} ({docs_cpu:.2f})   "
+              f"ratio {docs_s / baseline:.2f}x wall, {docs_cpu / baseline_cpu:.2f}x cpu "
+              f"(target <= 1.5x)  site {size:.1f} MB")
         for name, value in browser_figures(site, columns).items():
             target = ""
             if name.startswith("catalog interactive"):

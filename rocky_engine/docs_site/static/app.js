@@ -20,7 +20,8 @@
   var MAX_ROWS = 200;       // catalog rows drawn at once
   var MAX_RELATIONS = 80;   // relations drawn in one graph (the rest are listed)
   var MAX_LISTED = 1000;
-  var COMPACT_ABOVE = 16;   // more lit boxes than this: each shows its lit columns only    // nodes listed per direction in the lineage panel
+  var COMPACT_ABOVE = 16;   // more lit boxes than this: each shows its lit columns only
+  var MAX_ROWS_DRAWN = 600; // column rows drawn at most (a wide highlight is listed in full)    // nodes listed per direction in the lineage panel
   var ROW = 18, HEAD = 24, BOX_W = 230, GAP_X = 120, GAP_Y = 18;
 
   // -- small helpers ----------------------------------------------------------------------
@@ -633,18 +634,34 @@
       var up = node ? g.query(node, 'upstream') : null, down = node ? g.query(node, 'downstream') : null;
       var upSet = new Set(up ? up.nodes : []), downSet = new Set(down ? down.nodes : []);
       var rels = neighbourhood(rel, lineageState.depth), inSet = new Set(rels), hidden = new Set();
+      var lit = function (n) { return litNodes.has(n); };
+      var litRows = new Map();  // relation -> its lit columns
+      var litNodes = new Set(upSet);
+      downSet.forEach(function (n) { litNodes.add(n); });
+      litNodes.forEach(function (n) {
+        var r = g.split(n)[0];
+        litRows.set(r, (litRows.get(r) || 0) + 1);
+      });
+      // Lit relations nearest first, within a budget of boxes and of drawn rows: a wide
+      // blast radius is drawn as far as it stays quick, and listed in full in the panel.
+      var compact = litRows.size > COMPACT_ABOVE, rows = 0;
+      rels.forEach(function (r) { rows += compact ? (litRows.get(r) || 1) : g.columns(r).length; });
       [up, down].forEach(function (res) {
         if (!res) { return; }
         res.nodes.forEach(function (n) {
           var r = g.split(n)[0];
-          if (inSet.has(r)) { return; }
-          if (rels.length < MAX_RELATIONS) { rels.push(r); inSet.add(r); } else { hidden.add(r); }
+          if (inSet.has(r) || hidden.has(r)) { return; }
+          var cost = compact ? litRows.get(r) : g.columns(r).length;
+          if (rels.length < MAX_RELATIONS && rows + cost <= MAX_ROWS_DRAWN) {
+            rels.push(r); inSet.add(r); rows += cost;
+          } else {
+            hidden.add(r);
+          }
         });
       });
       var expanded = new Set([rel]);
       lineageState.expanded.forEach(function (r) { if (inSet.has(r)) { expanded.add(r); } });
-      upSet.forEach(function (n) { expanded.add(g.split(n)[0]); });
-      downSet.forEach(function (n) { expanded.add(g.split(n)[0]); });
+      litRows.forEach(function (_, r) { if (inSet.has(r)) { expanded.add(r); } });
       var edges = (up ? up.edges : []).concat(down ? down.edges : []);
       if (!document.querySelector('#view .graph-wrap[data-for="lineage"]')) {
         view.classList.add('full');
@@ -664,10 +681,9 @@
       }
       view.classList.add('full');
       view.querySelector('.graph-wrap').setAttribute('data-focus', rel);
-      var lit = function (n) { return upSet.has(n) || downSet.has(n); };
       drawGraph(view, g, {
         relations: rels, focus: rel, expanded: expanded, edges: edges,
-        only: expanded.size > COMPACT_ABOVE ? lit : null,
+        only: compact ? lit : null,
         colClass: function (n) {
           return (upSet.has(n) ? 'hl-up ' : '') + (downSet.has(n) ? 'hl-down ' : '') + (n === node ? 'hl-root' : '');
         },
