@@ -21,6 +21,7 @@
   var MAX_RELATIONS = 80;   // relations drawn in one graph (the rest are listed)
   var MAX_LISTED = 1000;
   var COMPACT_ABOVE = 16;   // more lit boxes than this: each shows its lit columns only
+  var TALL_ROWS = 160;      // lit boxes with more rows than this in all: compact too
   var MAX_ROWS_DRAWN = 600; // column rows drawn at most (a wide highlight is listed in full)    // nodes listed per direction in the lineage panel
   var ROW = 18, HEAD = 24, BOX_W = 230, GAP_X = 120, GAP_Y = 18;
 
@@ -402,7 +403,7 @@
   // (a wide highlight draws the lit columns of each box, not every column of 80 boxes).
   function shown(g, spec, r) {
     var cols = g.columns(r);
-    return spec.only && r !== spec.focus ? cols.filter(spec.only) : cols;
+    return spec.only && r !== spec.focus && !(spec.full && spec.full.has(r)) ? cols.filter(spec.only) : cols;
   }
   function layout(g, spec) {
     var rels = spec.relations, inSet = new Set(rels), layer = new Map(), indeg = new Map();
@@ -509,8 +510,8 @@
             '<text x="10" y="13">' + esc(clip(name, 32)) + '</text></g>');
         });
         if (cols.length < all.length) {
-          out.push('<text class="meta" x="10" y="' + (HEAD + cols.length * ROW + 15) + '">+ ' +
-            (all.length - cols.length) + ' other columns</text>');
+          out.push('<text class="meta" x="10" y="' + (HEAD + cols.length * ROW + 15) + '" data-expand="' +
+            esc(r) + '">+ ' + (all.length - cols.length) + ' other columns · click to show</text>');
         }
         if (!all.length) { out.push('<text class="meta" x="10" y="' + (HEAD + 13) + '">no columns</text>'); }
       } else {
@@ -644,7 +645,9 @@
       });
       // Lit relations nearest first, within a budget of boxes and of drawn rows: a wide
       // blast radius is drawn as far as it stays quick, and listed in full in the panel.
-      var compact = litRows.size > COMPACT_ABOVE, rows = 0;
+      var tall = 0;
+      litRows.forEach(function (_, r) { tall += g.columns(r).length; });
+      var compact = litRows.size > COMPACT_ABOVE || tall > TALL_ROWS, rows = 0;
       rels.forEach(function (r) { rows += compact ? (litRows.get(r) || 1) : g.columns(r).length; });
       [up, down].forEach(function (res) {
         if (!res) { return; }
@@ -683,7 +686,7 @@
       view.querySelector('.graph-wrap').setAttribute('data-focus', rel);
       drawGraph(view, g, {
         relations: rels, focus: rel, expanded: expanded, edges: edges,
-        only: compact ? lit : null,
+        only: compact ? lit : null, full: lineageState.expanded,
         colClass: function (n) {
           return (upSet.has(n) ? 'hl-up ' : '') + (downSet.has(n) ? 'hl-down ' : '') + (n === node ? 'hl-root' : '');
         },
