@@ -22,7 +22,8 @@
   var MAX_LISTED = 1000;
   var COMPACT_ABOVE = 16;   // more lit boxes than this: each shows its lit columns only
   var TALL_ROWS = 160;      // lit boxes with more rows than this in all: compact too
-  var MAX_ROWS_DRAWN = 600; // column rows drawn at most (a wide highlight is listed in full)    // nodes listed per direction in the lineage panel
+  var MAX_ROWS_DRAWN = 600;
+  var MAX_IMPACT_ROWS = 2000; // impact table rows listed (whole models at a time) // column rows drawn at most (a wide highlight is listed in full)    // nodes listed per direction in the lineage panel
   var ROW = 18, HEAD = 24, BOX_W = 230, GAP_X = 120, GAP_Y = 18;
 
   // -- small helpers ----------------------------------------------------------------------
@@ -533,7 +534,7 @@
       box.height = Math.max(box.height, p.y + p.h);
     });
     svg._box = box;
-    svg._focus = spec.focus && pos.get(spec.focus);
+    svg._focus = pos.get(spec.focus || spec.start);
     fit(svg, vp);
     return pos;
   }
@@ -797,12 +798,22 @@
       });
       var changed = new Set();
       changes.forEach(function (c) { if (c.column) { changed.add((c.table + '.' + c.column).toLowerCase()); } });
-      var rels = [], inSet = new Set(), hidden = 0;
+      var markedRows = new Map();  // relation -> its marked columns
+      status.forEach(function (_, n) { var r = g.split(n)[0]; markedRows.set(r, (markedRows.get(r) || 0) + 1); });
+      changed.forEach(function (n) { var r = g.split(n)[0]; markedRows.set(r, (markedRows.get(r) || 0) + 1); });
+      var tall = 0;
+      markedRows.forEach(function (_, r) { tall += g.columns(r).length; });
+      var compact = tall > TALL_ROWS;
+      var rels = [], inSet = new Set(), hidden = new Set(), rows = 0;
       function add(r) {
         r = r.toLowerCase();
-        if (inSet.has(r) || !g.relIndex.has(r)) { return; }
-        if (rels.length >= MAX_RELATIONS) { hidden++; return; }
-        rels.push(r); inSet.add(r);
+        if (inSet.has(r) || hidden.has(r) || !g.relIndex.has(r)) { return; }
+        var cost = compact && rels.length ? (markedRows.get(r) || 1) : g.columns(r).length;
+        if (rels.length >= MAX_RELATIONS || (rels.length && rows + cost > MAX_ROWS_DRAWN)) {
+          hidden.add(r);
+          return;
+        }
+        rels.push(r); inSet.add(r); rows += cost;
       }
       changes.forEach(function (c) { add(c.table); });
       impact.forEach(function (i) { (i.path || []).forEach(function (n) { add(g.split(n.toLowerCase())[0]); }); add(i.model); });
@@ -823,7 +834,10 @@
         byModel.get(i.model).push(i);
       });
       var impactRows = [];
+      var listed = 0;
       byModel.forEach(function (items, model) {
+        if (listed >= MAX_IMPACT_ROWS) { return; }
+        listed += items.length;
         var diag = items.map(function (i) { return i.diagnostic; }).filter(Boolean)[0];
         items.forEach(function (i, j) {
           impactRows.push('<tr class="' + esc(i.status) + '" data-impact="' + esc((i.model + '.' + (i.column || '')).toLowerCase()) +
@@ -852,13 +866,16 @@
               '</td><td>' + esc(what) + '</td><td class="muted">' + details(c) + '</td></tr>';
           }).join('') + '</tbody></table>' : '') +
         (impact.length ? '<h2>Blast radius</h2><table id="impact"><thead><tr><th>Model</th><th>Column</th><th>Status</th><th>Why</th><th>Path</th></tr></thead><tbody>' +
-          impactRows.join('') + '</tbody></table>' : '') +
+          impactRows.join('') + '</tbody></table>' + (impact.length > listed ? '<p class="more">and ' +
+          (impact.length - listed) + ' more impacted columns: see <code>rocky drift --format json</code></p>' : '') : '') +
         ((d.notes || []).length ? '<h2>Notes</h2><ul>' + d.notes.map(function (n) { return '<li>' + esc(n) + '</li>'; }).join('') + '</ul>' : '') +
         '</div><div class="drift-graph">' + graphShell('<span class="note" id="graph-note"></span>', DRIFT_LEGEND) + '</div></div>';
       panZoom(view);
       if (rels.length) {
+        var marked = function (n) { return status.has(n) || changed.has(n); };
         drawGraph(view, g, {
-          relations: rels, focus: null, expanded: new Set(rels), edges: edges,
+          relations: rels, focus: null, start: rels[0], expanded: new Set(rels), edges: edges,
+          only: compact ? marked : null, full: new Set([rels[0]]),
           colClass: function (n) {
             var s = status.get(n);
             return (s ? 'drift-' + s + ' ' : '') + (changed.has(n) ? 'drift-changed' : '');
@@ -867,7 +884,7 @@
         });
       }
       document.getElementById('graph-note').textContent = rels.length + ' relations drawn' +
-        (hidden ? ', ' + hidden + ' more impacted (listed above)' : '');
+        (hidden.size ? ', ' + hidden.size + ' more impacted (listed above)' : '');
       view.querySelector('svg').addEventListener('click', function (ev) {
         var el = ev.target.closest ? ev.target.closest('[data-node],[data-open]') : null;
         if (!el) { return; }
