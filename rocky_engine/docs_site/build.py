@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from rocky_engine.project import Model, Project
 
 STATIC = Path(__file__).resolve().parent / "static"
-ASSETS = ("app.js", "style.css")
+ASSETS = ("graph.js", "draw.js", "app.js", "style.css")
 SHARD_SIZE = 128  # models per data/models/N.js: one small file to read per model page
 _PURPOSE_CHARS = 240  # of each model's purpose in the catalog (the model page has it all)
 # Byte arrays of the lineage state, as the page reads them (Uint32Array, little-endian).

@@ -11,7 +11,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from rocky_engine.docs_site.build import STATIC
+from rocky_engine.docs_site.build import ASSETS, STATIC
 from rocky_engine.lastrun import DRIFT, TESTS, load_last
 from tests.conftest import invoke_cli
 from tests.site.conftest import apply_drift, cli_json
@@ -32,7 +32,8 @@ def test_docs_writes_a_self_contained_site(seeded_shop: Path) -> None:
     out = seeded_shop / "target" / "docs"
     assert info["index"] == str(out / "index.html") and info["models"] == 6
     assert info["drift"] is False and info["tests"] is False  # nothing recorded yet
-    for rel in ("index.html", "assets/app.js", "assets/style.css", "data/catalog.js",
+    for rel in ("index.html", "assets/app.js", "assets/graph.js", "assets/draw.js",
+                "assets/style.css", "data/catalog.js",
                 "data/lineage.js", "data/drift.js", "data/models/0.js"):
         assert (out / rel).is_file(), rel
     assert data_of(out / "data" / "drift.js") is None
@@ -56,8 +57,10 @@ def test_site_data_is_the_compile_document(seeded_shop: Path) -> None:
 
 def test_no_network_in_the_page(seeded_shop: Path) -> None:
     """Every script and style is local: nothing is fetched from the network."""
-    for name in ("index.html", "app.js", "style.css"):
-        text = (STATIC / name).read_text(encoding="utf-8")
+    files = sorted(STATIC.iterdir())
+    assert {f.name for f in files} == {"index.html", *ASSETS}  # every asset is copied
+    for path in files:
+        name, text = path.name, path.read_text(encoding="utf-8")
         assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text), name
         assert "@import" not in text and "url(http" not in text, name
         assert "fetch(" not in text and "XMLHttpRequest" not in text, name

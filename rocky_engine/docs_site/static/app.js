@@ -1,5 +1,6 @@
 /* rocky docs: the whole site in one script (no library, no network).
  *
+ * graph.js (the column graph) and draw.js (the SVG drawing) are loaded first.
  * Data come from data/*.js files that call ROCKY.put(key, value): the catalog at start,
  * a shard of model records when a model page opens, the column graph (lineage.js) with the
  * first lineage or drift view. Views are hash routes:
@@ -17,14 +18,14 @@
   var cat = R.data.catalog;
   var view = document.getElementById('view');
   var search = document.getElementById('search');
-  var MAX_ROWS = 200;       // catalog rows drawn at once
-  var MAX_RELATIONS = 80;   // relations drawn in one graph (the rest are listed)
-  var MAX_LISTED = 1000;
-  var COMPACT_ABOVE = 16;   // more lit boxes than this: each shows its lit columns only
-  var TALL_ROWS = 160;      // lit boxes with more rows than this in all: compact too
-  var MAX_ROWS_DRAWN = 600;
-  var MAX_IMPACT_ROWS = 2000; // impact table rows listed (whole models at a time) // column rows drawn at most (a wide highlight is listed in full)    // nodes listed per direction in the lineage panel
-  var ROW = 18, HEAD = 24, BOX_W = 230, GAP_X = 120, GAP_Y = 18;
+  var MAX_ROWS = 200;         // catalog rows drawn at once
+  var MAX_RELATIONS = 80;     // relations drawn in one graph (the rest are listed)
+  var MAX_LISTED = 1000;      // nodes listed per direction in the lineage panel
+  var COMPACT_ABOVE = 16;     // more lit boxes than this: each shows its lit columns only
+  var TALL_ROWS = 160;        // lit boxes with more rows than this in all: compact too
+  var MAX_ROWS_DRAWN = 600;   // column rows drawn at most (a wide highlight is listed in full)
+  var MAX_IMPACT_ROWS = 2000; // impact table rows listed (whole models at a time)
+  var draw = R.draw, drawGraph = draw.drawGraph, graphShell = draw.graphShell, panZoom = draw.panZoom;
 
   // -- small helpers ----------------------------------------------------------------------
   function esc(s) {
@@ -92,98 +93,11 @@
     });
   }
 
-  // -- the column graph: LineageGraph (rocky_engine/lineage/graph.py) ported --------------
-  function u32(b64) {
-    var bin = atob(b64), n = bin.length, bytes = new Uint8Array(n);
-    for (var i = 0; i < n; i++) { bytes[i] = bin.charCodeAt(i); }
-    return new Uint32Array(bytes.buffer, 0, n >> 2);
-  }
-  function Graph(p) {
-    this.nodes = p.nodes ? p.nodes.split('\n') : [];
-    this.relations = p.relations ? p.relations.split('\n') : [];
-    this.relIndex = new Map();
-    for (var i = 0; i < this.relations.length; i++) { this.relIndex.set(this.relations[i], i); }
-    this.relKinds = p.rel_kinds;
-    this.kinds = p.kinds;
-    this.influence = new Set(p.influence.map(function (k) { return p.kinds.indexOf(k); }));
-    var a = {};
-    ['rel_start', 'vin_off', 'vin', 'vout_off', 'vout', 'inf_off', 'inf', 'iout_off', 'iout']
-      .forEach(function (k) { a[k] = u32(p[k]); });
-    this.a = a;
-  }
-  Graph.prototype.relationOf = function (n) {  // bisect_right(rel_start, n) - 1
-    var s = this.a.rel_start, lo = 0, hi = s.length;
-    while (lo < hi) { var mid = (lo + hi) >> 1; if (n < s[mid]) { hi = mid; } else { lo = mid + 1; } }
-    return lo - 1;
-  };
-  Graph.prototype.columns = function (rel) {
-    var r = this.relIndex.get(rel);
-    return r === undefined ? [] : this.nodes.slice(this.a.rel_start[r], this.a.rel_start[r + 1]);
-  };
-  Graph.prototype.split = function (node) {  // split_node: the longest known relation prefix
-    var i = node.lastIndexOf('.');
-    while (i > 0) {
-      if (this.relIndex.has(node.slice(0, i))) { return [node.slice(0, i), node.slice(i + 1)]; }
-      i = node.lastIndexOf('.', i - 1);
-    }
-    i = node.lastIndexOf('.');
-    return [node.slice(0, Math.max(i, 0)), node.slice(i + 1)];
-  };
-  Graph.prototype.nodeId = function (node) {
-    var r = this.relIndex.get(this.split(node)[0]);
-    if (r === undefined) { return -1; }
-    for (var i = this.a.rel_start[r]; i < this.a.rel_start[r + 1]; i++) {
-      if (this.nodes[i] === node) { return i; }
-    }
-    return -1;
-  };
-  Graph.prototype.triples = function (off, flat, i, out, fn) {
-    for (var j = off[i] * 3, end = off[i + 1] * 3; j < end; j += 3) { fn(flat[j], flat[j + 1]); }
-  };
-  Graph.prototype.query = function (root, direction) {
-    var self = this, a = this.a, text = root.trim().toLowerCase(), start = [];
-    if (this.relIndex.has(text)) {
-      var r0 = this.relIndex.get(text);
-      for (var c = a.rel_start[r0]; c < a.rel_start[r0 + 1]; c++) { start.push(c); }
-    } else {
-      var id = this.nodeId(text);
-      if (id >= 0) { start.push(id); }
-    }
-    var seen = new Map(), edges = new Map(), queue = start.slice(), head = 0;
-    start.forEach(function (n) { seen.set(n, 0); });
-    var up = direction === 'upstream';
-    function visit(node, other, kind) {
-      var key = up ? other + ',' + node + ',' + kind : node + ',' + other + ',' + kind;
-      if (!edges.has(key)) { edges.set(key, up ? [other, node, kind] : [node, other, kind]); }
-      if (!seen.has(other)) { seen.set(other, 0); queue.push(other); }
-    }
-    while (head < queue.length) {
-      var node = queue[head++];
-      if (up) {
-        this.triples(a.vin_off, a.vin, node, null, function (o, k) { visit(node, o, k); });
-        this.triples(a.inf_off, a.inf, this.relationOf(node), null,
-                     function (o, k) { visit(node, o, k); });
-      } else {
-        this.triples(a.vout_off, a.vout, node, null, function (o, k) { visit(node, o, k); });
-        this.triples(a.iout_off, a.iout, node, null, function (rel, k) {
-          for (var t = a.rel_start[rel]; t < a.rel_start[rel + 1]; t++) { visit(node, t, k); }
-        });
-      }
-    }
-    var nodes = [];
-    seen.forEach(function (_, n) { nodes.push(self.nodes[n]); });
-    var list = [];
-    edges.forEach(function (e) {
-      list.push({from: self.nodes[e[0]], to: self.nodes[e[1]], kind: self.kinds[e[2]]});
-    });
-    return {root: root, direction: direction, nodes: nodes, edges: list};
-  };
-
   var graphPromise = null;
   function graph() {
     if (!graphPromise) {
       graphPromise = load('lineage', 'data/lineage.js').then(function (p) {
-        R.graph = new Graph(p);
+        R.graph = new R.Graph(p);
         return R.graph;
       });
     }
@@ -397,213 +311,6 @@
     done('source');
   }
 
-  // -- graph drawing (lineage and drift views) ----------------------------------------------
-  // spec: {relations: [rel], focus, expanded: Set, colClass(node) -> str, relClass(rel) -> str,
-  //        edges: [{from, to, kind, cls}], note}
-  // The columns drawn for relation r: all of them, or (spec.only) only those spec.only keeps
-  // (a wide highlight draws the lit columns of each box, not every column of 80 boxes).
-  function shown(g, spec, r) {
-    var cols = g.columns(r);
-    return spec.only && r !== spec.focus && !(spec.full && spec.full.has(r)) ? cols.filter(spec.only) : cols;
-  }
-  function layout(g, spec) {
-    var rels = spec.relations, inSet = new Set(rels), layer = new Map(), indeg = new Map();
-    var preds = new Map();
-    rels.forEach(function (r) {
-      preds.set(r, upstreamOf(r).filter(function (u) { return inSet.has(u) && u !== r; }));
-      indeg.set(r, preds.get(r).length);
-    });
-    var queue = rels.filter(function (r) { return indeg.get(r) === 0; }), head = 0;
-    queue.forEach(function (r) { layer.set(r, 0); });
-    while (head < queue.length) {
-      var r = queue[head++];
-      downstreamOf(r).forEach(function (d) {
-        if (!inSet.has(d) || d === r || !indeg.has(d)) { return; }
-        layer.set(d, Math.max(layer.get(d) || 0, layer.get(r) + 1));
-        indeg.set(d, indeg.get(d) - 1);
-        if (indeg.get(d) === 0) { queue.push(d); }
-      });
-    }
-    rels.forEach(function (r) { if (!layer.has(r)) { layer.set(r, 0); } });  // a cycle: never in a DAG
-    var byLayer = [];
-    rels.forEach(function (r) { (byLayer[layer.get(r)] = byLayer[layer.get(r)] || []).push(r); });
-    var pos = new Map(), y;
-    byLayer.forEach(function (list, li) {
-      if (!list) { return; }
-      var bary = new Map();  // mean height of the predecessors already placed
-      list.forEach(function (r) {
-        var ys = preds.get(r).filter(function (p) { return pos.has(p); })
-          .map(function (p) { return pos.get(p).y; });
-        bary.set(r, ys.length ? ys.reduce(function (a, b) { return a + b; }, 0) / ys.length : 1e9);
-      });
-      list.sort(function (a, b) { return bary.get(a) - bary.get(b) || (a < b ? -1 : 1); });
-      y = 0;
-      list.forEach(function (r) {
-        var n = 0;
-        if (spec.expanded.has(r)) {  // a line more for "+ N other columns"
-          var k = shown(g, spec, r).length;
-          n = k + (k < g.columns(r).length ? 1 : 0);
-        }
-        var h = HEAD + (spec.expanded.has(r) ? Math.max(n, 1) * ROW + 6 : 18);
-        pos.set(r, {x: li * (BOX_W + GAP_X), y: y, h: h});
-        y += h + GAP_Y;
-      });
-    });
-    return pos;
-  }
-  function anchor(g, spec, pos, rows, node, side, toBox) {
-    var parts = g.split(node), rel = parts[0], p = pos.get(rel);
-    if (!p) { return null; }
-    var x = side === 'out' ? p.x + BOX_W : p.x;
-    var i = toBox || !spec.expanded.has(rel) ? -1 : rows.get(rel).get(node);
-    return {x: x, y: i === undefined || i < 0 ? p.y + HEAD / 2 : p.y + HEAD + i * ROW + ROW / 2 + 2};
-  }
-  function curve(a, b) {
-    var dx = Math.max(40, (b.x - a.x) / 2);
-    if (b.x <= a.x) { dx = 80; }
-    return 'M' + a.x + ',' + a.y + ' C' + (a.x + dx) + ',' + a.y + ' ' + (b.x - dx) + ',' + b.y + ' ' + b.x + ',' + b.y;
-  }
-  function drawGraph(host, g, spec) {
-    var pos = layout(g, spec), out = [], inSet = new Set(spec.relations);
-    // model-level edges first (underneath)
-    spec.relations.forEach(function (r) {
-      upstreamOf(r).forEach(function (u) {
-        if (!inSet.has(u)) { return; }
-        var a = pos.get(u), b = pos.get(r);
-        out.push('<path class="medge" d="' + curve({x: a.x + BOX_W, y: a.y + HEAD / 2}, {x: b.x, y: b.y + HEAD / 2}) + '"/>');
-      });
-    });
-    var rows = new Map();  // relation -> node -> row
-    spec.relations.forEach(function (r) {
-      var m = new Map();
-      shown(g, spec, r).forEach(function (n, i) { m.set(n, i); });
-      rows.set(r, m);
-    });
-    // An influence edge (filter/join/group) reaches every column of its model: one line to
-    // the model's box says the same without drawing a line per column.
-    var drawn = new Set();
-    (spec.edges || []).forEach(function (e) {
-      var infl = g.influence.has(g.kinds.indexOf(e.kind));
-      var key = infl ? e.from + '>' + g.split(e.to)[0] + '>' + e.kind : null;
-      if (key !== null) {
-        if (drawn.has(key)) { return; }
-        drawn.add(key);
-      }
-      var a = anchor(g, spec, pos, rows, e.from, 'out', false);
-      var b = anchor(g, spec, pos, rows, e.to, 'in', infl);
-      if (!a || !b) { return; }
-      out.push('<path class="cedge k-' + esc(e.kind) + (infl ? ' influence' : '') + (e.cls ? ' ' + e.cls : '') +
-        '" data-kind="' + esc(e.kind) + '" d="' + curve(a, b) + '"/>');
-    });
-    spec.relations.forEach(function (r) {
-      var p = pos.get(r), kind = g.relKinds[g.relIndex.get(r)] === 's' || kindOf(r) === 'source' ? 'source' : 'model';
-      var cls = 'rel ' + kind + (r === spec.focus ? ' focus' : '') + (spec.relClass ? ' ' + spec.relClass(r) : '');
-      var all = g.columns(r), cols = spec.expanded.has(r) ? shown(g, spec, r) : all;
-      out.push('<g class="' + cls + '" data-rel="' + esc(r) + '" transform="translate(' + p.x + ',' + p.y + ')">' +
-        '<rect class="box" width="' + BOX_W + '" height="' + p.h + '" rx="5"/>' +
-        '<rect class="head" x="1" y="1" width="' + (BOX_W - 2) + '" height="' + (HEAD - 2) + '" rx="4"/>' +
-        '<text class="title" x="8" y="16" data-open="' + esc(r) + '">' + esc(clip(r, 30)) + '<title>' + esc(r) + '</title></text>');
-      if (spec.expanded.has(r)) {
-        cols.forEach(function (node, i) {
-          var name = node.slice(r.length + 1);
-          out.push('<g class="col ' + spec.colClass(node) + '" data-node="' + esc(node) + '" transform="translate(0,' + (HEAD + i * ROW + 2) + ')">' +
-            '<rect x="1" width="' + (BOX_W - 2) + '" height="' + ROW + '"/>' +
-            '<text x="10" y="13">' + esc(clip(name, 32)) + '</text></g>');
-        });
-        if (cols.length < all.length) {
-          out.push('<text class="meta" x="10" y="' + (HEAD + cols.length * ROW + 15) + '" data-expand="' +
-            esc(r) + '">+ ' + (all.length - cols.length) + ' other columns · click to show</text>');
-        }
-        if (!all.length) { out.push('<text class="meta" x="10" y="' + (HEAD + 13) + '">no columns</text>'); }
-      } else {
-        out.push('<text class="meta" x="10" y="' + (HEAD + 12) + '" data-expand="' + esc(r) + '">' + all.length +
-          ' columns · click to expand</text>');
-      }
-      out.push('</g>');
-    });
-    var wrap = host.querySelector('.graph-wrap');
-    var svg = wrap.querySelector('svg');
-    var vp = svg.querySelector('g.viewport');
-    // The size is read before the new content exists: reading it after would force a
-    // layout of the whole new graph before the browser's own.
-    svg._size = {w: svg.clientWidth || 800, h: svg.clientHeight || 600};
-    vp.innerHTML = out.join('');
-    var box = {x: 0, y: 0, width: 0, height: 0};
-    pos.forEach(function (p) {
-      box.width = Math.max(box.width, p.x + BOX_W);
-      box.height = Math.max(box.height, p.y + p.h);
-    });
-    svg._box = box;
-    svg._focus = pos.get(spec.focus || spec.start);
-    fit(svg, vp);
-    return pos;
-  }
-  function clip(s, n) { return s.length > n ? s.slice(0, n - 1) + '…' : s; }
-  function fit(svg, vp) {
-    var box = svg._box || {x: 0, y: 0, width: 1, height: 1};
-    var size = svg._size || {w: svg.clientWidth || 800, h: svg.clientHeight || 600}, w = size.w, h = size.h;
-    svg._size = null;
-    var k = Math.min(1.2, (w - 40) / Math.max(box.width, 1), (h - 80) / Math.max(box.height, 1));
-    if (k < 0.35 && svg._focus) {  // too big to read whole: start readable, at the focus
-      k = 0.7;
-      setView(svg, vp, {k: k, x: 40 - svg._focus.x * k, y: 60 - svg._focus.y * k});
-      return;
-    }
-    k = Math.max(k, 0.1);
-    var tx = (w - box.width * k) / 2 - box.x * k, ty = Math.max(50, (h - box.height * k) / 2) - box.y * k;
-    setView(svg, vp, {k: k, x: tx, y: ty});
-  }
-  function setView(svg, vp, t) {
-    svg._t = t;
-    vp.setAttribute('transform', 'translate(' + t.x + ',' + t.y + ') scale(' + t.k + ')');
-  }
-  var KIND_LEGEND = ['copy', 'cast', 'transform', 'window', 'aggregate', 'filter', 'join', 'group']
-    .map(function (k) {
-      var dash = k === 'filter' || k === 'join' || k === 'group';
-      return '<span><i class="' + (dash ? 'dash' : '') + '" style="border-color:var(--' + k + ')"></i>' + k + '</span>';
-    }).join('');
-  var DRIFT_LEGEND = [['changed', 'changed source column'], ['broken', 'broken (no longer compiles)'],
-    ['affected', 'affected (values may change)']].map(function (x) {
-    return '<span><i style="border-color:var(--' + x[0] + ')"></i>' + x[1] + '</span>';
-  }).join('');
-  function graphShell(extraTools, legend) {
-    return '<div class="graph-wrap"><div class="graph-tools">' +
-      '<button data-zoom="in" title="Zoom in">+</button><button data-zoom="out" title="Zoom out">−</button>' +
-      '<button data-zoom="fit" title="Fit">fit</button>' + (extraTools || '') + '</div>' +
-      '<svg xmlns="http://www.w3.org/2000/svg"><g class="viewport"></g></svg>' +
-      '<div class="legend">' + (legend || KIND_LEGEND) + '</div></div>';
-  }
-  function panZoom(host) {
-    var svg = host.querySelector('svg'), vp = svg.querySelector('g.viewport'), drag = null;
-    svg.addEventListener('wheel', function (ev) {
-      ev.preventDefault();
-      var t = svg._t, f = ev.deltaY < 0 ? 1.15 : 1 / 1.15, r = svg.getBoundingClientRect();
-      var mx = ev.clientX - r.left, my = ev.clientY - r.top;
-      var k = Math.min(4, Math.max(0.05, t.k * f));
-      setView(svg, vp, {k: k, x: mx - (mx - t.x) * k / t.k, y: my - (my - t.y) * k / t.k});
-    }, {passive: false});
-    svg.addEventListener('mousedown', function (ev) {
-      drag = {x: ev.clientX, y: ev.clientY, t: svg._t, moved: false};
-    });
-    window.addEventListener('mousemove', function (ev) {
-      if (!drag) { return; }
-      var dx = ev.clientX - drag.x, dy = ev.clientY - drag.y;
-      if (Math.abs(dx) + Math.abs(dy) > 3) { drag.moved = true; svg.classList.add('panning'); }
-      if (drag.moved) { setView(svg, vp, {k: drag.t.k, x: drag.t.x + dx, y: drag.t.y + dy}); }
-    });
-    window.addEventListener('mouseup', function () {
-      if (drag) { svg._dragged = drag.moved; }
-      drag = null; svg.classList.remove('panning');
-    });
-    host.querySelector('.graph-tools').addEventListener('click', function (ev) {
-      var z = ev.target.getAttribute && ev.target.getAttribute('data-zoom');
-      if (!z) { return; }
-      if (z === 'fit') { fit(svg, vp); return; }
-      var t = svg._t, f = z === 'in' ? 1.25 : 0.8, w = svg.clientWidth / 2, h = svg.clientHeight / 2;
-      setView(svg, vp, {k: t.k * f, x: w - (w - t.x) * f, y: h - (h - t.y) * f});
-    });
-    return svg;
-  }
 
   // -- lineage view ---------------------------------------------------------------------------
   var lineageState = {depth: 1, expanded: new Set()};
@@ -686,7 +393,7 @@
       view.classList.add('full');
       view.querySelector('.graph-wrap').setAttribute('data-focus', rel);
       drawGraph(view, g, {
-        relations: rels, focus: rel, expanded: expanded, edges: edges,
+        relations: rels, focus: rel, expanded: expanded, edges: edges, up: upstreamOf, down: downstreamOf,
         only: compact ? lit : null, full: lineageState.expanded,
         colClass: function (n) {
           return (upSet.has(n) ? 'hl-up ' : '') + (downSet.has(n) ? 'hl-down ' : '') + (n === node ? 'hl-root' : '');
@@ -780,6 +487,7 @@
       return '<span class="mono">' + esc(k) + '</span>=' + esc(typeof v === 'object' ? JSON.stringify(v) : v);
     }).join(' · ');
   }
+  var driftFull = new Set();  // boxes whose every column the reader asked to see
   function showDrift() {
     return Promise.all([load('drift', 'data/drift.js'), graph()]).then(function (x) {
       var d = x[0], g = x[1];
@@ -869,13 +577,14 @@
           impactRows.join('') + '</tbody></table>' + (impact.length > listed ? '<p class="more">and ' +
           (impact.length - listed) + ' more impacted columns: see <code>rocky drift --format json</code></p>' : '') : '') +
         ((d.notes || []).length ? '<h2>Notes</h2><ul>' + d.notes.map(function (n) { return '<li>' + esc(n) + '</li>'; }).join('') + '</ul>' : '') +
-        '</div><div class="drift-graph">' + graphShell('<span class="note" id="graph-note"></span>', DRIFT_LEGEND) + '</div></div>';
+        '</div><div class="drift-graph">' + graphShell('<span class="note" id="graph-note"></span>', draw.DRIFT_LEGEND) + '</div></div>';
       panZoom(view);
       if (rels.length) {
         var marked = function (n) { return status.has(n) || changed.has(n); };
         drawGraph(view, g, {
           relations: rels, focus: null, start: rels[0], expanded: new Set(rels), edges: edges,
-          only: compact ? marked : null, full: new Set([rels[0]]),
+          up: upstreamOf, down: downstreamOf,
+          only: compact ? marked : null, full: new Set([rels[0]].concat(Array.from(driftFull))),
           colClass: function (n) {
             var s = status.get(n);
             return (s ? 'drift-' + s + ' ' : '') + (changed.has(n) ? 'drift-changed' : '');
@@ -886,9 +595,12 @@
       document.getElementById('graph-note').textContent = rels.length + ' relations drawn' +
         (hidden.size ? ', ' + hidden.size + ' more impacted (listed above)' : '');
       view.querySelector('svg').addEventListener('click', function (ev) {
-        var el = ev.target.closest ? ev.target.closest('[data-node],[data-open]') : null;
+        var el = ev.target.closest ? ev.target.closest('[data-node],[data-open],[data-expand]') : null;
         if (!el) { return; }
-        if (el.hasAttribute('data-node')) {
+        if (el.hasAttribute('data-expand')) {
+          driftFull.add(el.getAttribute('data-expand'));
+          route();
+        } else if (el.hasAttribute('data-node')) {
           var parts = g.split(el.getAttribute('data-node'));
           location.hash = lineageHref(parts[0], parts[1]);
         } else {
