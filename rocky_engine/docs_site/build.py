@@ -271,7 +271,10 @@ def _write_data(path: Path, key: str, value: Any) -> None:
     # data file is the JSON itself inside one call; UTF-8 like the page. The data are
     # trees: no need to check for cycles (a third of the encoding time).
     text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, check_circular=False)
-    path.write_text(f"ROCKY.put({json.dumps(key)},{text});\n", encoding="utf-8")
+    with path.open("w", encoding="utf-8") as f:  # three writes: no copy of a big document
+        f.write(f"ROCKY.put({json.dumps(key)},")
+        f.write(text)
+        f.write(");\n")
 
 
 def _write_page(out: Path, project_name: str) -> int:
