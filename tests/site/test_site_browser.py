@@ -215,3 +215,19 @@ def test_a_project_with_compile_errors_still_gets_a_site(browser: Any, shop: Pat
         assert not t.errors.messages, t.errors.messages
     finally:
         t.page.close()
+
+
+def test_boxes_expand_and_context_grows(tab: Tab) -> None:
+    page = tab.open("#/lineage/order_payments", ready="lineage")
+    page.wait_for_selector('body[data-lineage-ready="order_payments"]')
+    collapsed = page.locator("svg text[data-expand]").first
+    relation = collapsed.get_attribute("data-expand")
+    assert not marked(page, f'svg g.rel[data-rel="{relation}"] g.col')
+    collapsed.click()
+    page.wait_for_selector(f'svg g.rel[data-rel="{relation}"] g.col')
+    before = page.locator("svg g.rel").count()
+    page.click("button[data-depth=more]")
+    page.wait_for_function(f"document.querySelectorAll('svg g.rel').length > {before}")
+    page.click("svg g.rel[data-rel=\"customers\"] text.title")  # a title focuses its box
+    page.wait_for_selector('.graph-wrap[data-focus="customers"]')
+    assert not tab.errors.messages
