@@ -231,3 +231,31 @@ def test_boxes_expand_and_context_grows(tab: Tab) -> None:
     page.click("svg g.rel[data-rel=\"customers\"] text.title")  # a title focuses its box
     page.wait_for_selector('.graph-wrap[data-focus="customers"]')
     assert not tab.errors.messages
+
+
+HOSTILE = "<img src=x onerror=\\\"window.pwned=1\\\"><script>window.pwned=1</script>"
+
+
+def test_project_text_is_shown_as_text_never_run(browser: Any, shop: Path) -> None:
+    """Descriptions, intents and SQL comments are data: escaped, never executed."""
+    for rel, old in [("sources/raw.toml", "One row per order."),
+                     ("models/customers.toml", "One row per customer with lifetime revenue")]:
+        path = shop / rel
+        path.write_text(path.read_text(encoding="utf-8").replace(old, old + HOSTILE),
+                        encoding="utf-8")
+    sql = shop / "models" / "stg_orders.sql"
+    sql.write_text("-- </pre><img src=x onerror=\"window.pwned=1\">\n"
+                   + sql.read_text(encoding="utf-8"), encoding="utf-8")
+    assert invoke_cli("docs", "--project", str(shop)).exit_code == 0
+    t = Tab(browser, shop / "target" / "docs")
+    try:
+        for route, view in [("", "catalog"), ("#/source/raw.orders", "source"),
+                            ("#/model/customers", "model"), ("#/model/stg_orders", "model")]:
+            page = t.open(route, ready=view)
+            assert page.evaluate("window.pwned") is None, route
+            assert page.locator("#view img, #view script").count() == 0, route
+        assert "<script>window.pwned=1</script>" in t.open("#/model/customers",
+                                                           ready="model").inner_text("#purpose")
+        assert not t.errors.messages, t.errors.messages
+    finally:
+        t.page.close()
