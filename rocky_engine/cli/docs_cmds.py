@@ -15,7 +15,7 @@ from rocky_engine.cli._app import Options, cli, emit, global_options, pass_optio
 @click.option("--serve", is_flag=True, default=False,
               help="Serve the site on http://127.0.0.1:PORT/ until interrupted.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True,
-              help="Port for --serve (0: any free port).")
+              metavar="P", help="Port for --serve (0: any free port).")
 @global_options
 @pass_options
 def docs_cmd(opts: Options, out: Path | None, serve: bool, port: int) -> int:
@@ -27,7 +27,7 @@ def docs_cmd(opts: Options, out: Path | None, serve: bool, port: int) -> int:
 
     \b
     Example:
-        rocky docs && open target/docs/index.html
+        rocky docs                     # then open target/docs/index.html
         rocky docs --out site --serve --port 8000
     """
     from rocky_engine.cli import _app
