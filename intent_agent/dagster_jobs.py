@@ -48,8 +48,8 @@ def repair_job(project_root: Path, job_name: str) -> dg.JobDefinition:
     def _repair(context: dg.OpExecutionContext, config: RepairConfig) -> dg.Output[None]:
         from intent_agent.repair.loop import FAILED, repair_project
 
-        open_pr = config.open_pr if config.open_pr is not None else _configured(root)
         try:
+            open_pr = config.open_pr if config.open_pr is not None else _configured(root)
             result = repair_project(root, console=LogConsole(context.log), open_pr=open_pr)
         except RockyError as exc:
             context.instance.add_run_tags(context.run_id, {STATUS_TAG: "error"})

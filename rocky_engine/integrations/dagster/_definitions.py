@@ -33,15 +33,16 @@ JobFactory = Callable[[Path, str], dg.JobDefinition]
 
 
 def rocky_definitions(project_dir: str | Path, *, key_prefix: Sequence[str] = (),
-                      group_name: str | None = None, drift_interval_seconds: int = 300,
-                      repair: bool = True) -> dg.Definitions:
+                      group_name: str | None = None, build_schedule: str | None = None,
+                      drift_interval_seconds: int = 300, repair: bool = True) -> dg.Definitions:
     """Dagster definitions for the rocky project at ``project_dir``.
 
     - every model an asset (upstream models and declared sources as dependencies, the
       intent as description, compiled column types and column lineage as metadata);
       declared sources are external assets;
     - data tests and unit tests as asset checks;
-    - ``<project>_build``: a job building every model and running every check;
+    - ``<project>_build``: a job building every model and running every check, on the
+      cron schedule ``build_schedule`` when given (``<project>_build_schedule``);
     - ``<project>_drift``: a sensor requesting ``<project>_repair`` once per new drift,
       when a package (the agent) provides the repair job through ``rocky.dagster``.
 
@@ -81,9 +82,12 @@ def rocky_definitions(project_dir: str | Path, *, key_prefix: Sequence[str] = ()
 
         checks.append(_tests)
 
-    jobs: list[Any] = [dg.define_asset_job(
+    build = dg.define_asset_job(
         f"{base}_build", selection=dg.AssetSelection.assets(_models),
-        description="Build every model and run every test, as `rocky run` then `rocky test`.")]
+        description="Build every model and run every test, as `rocky run` then `rocky test`.")
+    jobs: list[Any] = [build]
+    schedules = [dg.ScheduleDefinition(name=f"{base}_build_schedule", job=build,
+                                       cron_schedule=build_schedule)] if build_schedule else []
     repair_name = f"{base}_repair"
     factory = _job_factories().get(REPAIR_ENTRY_POINT) if repair else None
     if factory is not None:
@@ -91,7 +95,8 @@ def rocky_definitions(project_dir: str | Path, *, key_prefix: Sequence[str] = ()
     sensor = drift_sensor(root, name=f"{base}_drift",
                           job_name=repair_name if factory is not None else None,
                           minimum_interval_seconds=drift_interval_seconds)
-    return dg.Definitions(assets=assets, asset_checks=checks, jobs=jobs, sensors=[sensor])
+    return dg.Definitions(assets=assets, asset_checks=checks, jobs=jobs, sensors=[sensor],
+                          schedules=schedules)
 
 
 def _job_factories() -> dict[str, JobFactory]:
