@@ -135,8 +135,8 @@ def evaluate_checks(context: dg.AssetCheckExecutionContext, root: Path, keys: Ke
         by_model.setdefault(res.model, []).append(res)
     for ref in chosen:
         got = by_model.get(ref.model, [])
-        res = got[ref.index] if ref.index < len(got) else None
-        if res is None or res.name != ref.test:
+        found = got[ref.index] if ref.index < len(got) else None
+        if found is None or found.name != ref.test:
             # The sidecar changed since the definitions were loaded.
             yield dg.AssetCheckResult(
                 asset_key=keys.model(ref.model), check_name=ref.check, passed=False,
@@ -144,16 +144,16 @@ def evaluate_checks(context: dg.AssetCheckExecutionContext, root: Path, keys: Ke
                             "reload the definitions",
                 metadata={"rocky/status": "error"})
             continue
-        yield _check_result(ref, res, keys)
+        yield _check_result(ref, found, keys)
 
 
 def _check_result(ref: CheckRef, res: TestResult, keys: Keys) -> dg.AssetCheckResult:
-    data = res.to_json()
+    examples = res.to_json()["examples"]
     meta: dict[str, Any] = {"rocky/status": res.status, "failing_rows": res.failing_rows}
     if res.message:
         meta["message"] = res.message
-    if data["examples"]:
-        meta["examples"] = dg.MetadataValue.json(data["examples"])
+    if isinstance(examples, list) and examples:
+        meta["examples"] = dg.MetadataValue.json(examples)
     return dg.AssetCheckResult(
         asset_key=keys.model(ref.model), check_name=ref.check, passed=res.status == "pass",
         severity=dg.AssetCheckSeverity.WARN if res.status == "warn"
