@@ -49,15 +49,15 @@ import json, sys, time
 t0 = time.perf_counter()
 import dagster
 from rocky_engine.integrations.dagster import rocky_definitions
-t1 = time.perf_counter()
+t1, c1 = time.perf_counter(), time.process_time()
 defs = rocky_definitions(sys.argv[1])
 t2 = time.perf_counter()
 repo = defs.get_repository_def()
 graph = repo.asset_graph
 n = len(graph.get_all_asset_keys())
-t3 = time.perf_counter()
-print(json.dumps({"imports": t1 - t0, "call": t2 - t1, "resolve": t3 - t2, "assets": n,
-                  "checks": len(graph.asset_check_keys)}))
+t3, c3 = time.perf_counter(), time.process_time()
+print(json.dumps({"imports": t1 - t0, "call": t2 - t1, "resolve": t3 - t2, "cpu": c3 - c1,
+                  "assets": n, "checks": len(graph.asset_check_keys)}))
 """
 
 
@@ -141,8 +141,8 @@ def main() -> None:
     print(f"load (warm): {load['assets']:.0f} assets, {load['checks']:.0f} checks; imports "
           f"{load['imports']:.2f} s + rocky_definitions {load['call']:.2f} s + resolve "
           f"{load['resolve']:.2f} s; whole process {load['process']:.2f} s")
-    print(f"  definitions {defs_s:.2f} s: {'meets' if defs_s < 3 else 'MISSES'} the < 3 s "
-          "target")
+    print(f"  definitions {defs_s:.2f} s wall, {load['cpu']:.2f} s CPU: "
+          f"{'meets' if defs_s < 3 else 'MISSES'} the < 3 s target")
     where = "on-disk SQLite" if args.sqlite else "in-memory"
     print(f"materialise {n} views ({where} Dagster instance), ms/model:")
     print(f"  {'':<6}{'rocky run':>10}{'Dagster':>9}{'added':>8}{'ratio':>7}")

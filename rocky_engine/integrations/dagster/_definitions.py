@@ -89,7 +89,7 @@ def rocky_definitions(project_dir: str | Path, *, key_prefix: Sequence[str] = ()
     schedules = [dg.ScheduleDefinition(name=f"{base}_build_schedule", job=build,
                                        cron_schedule=build_schedule)] if build_schedule else []
     repair_name = f"{base}_repair"
-    factory = _job_factories().get(REPAIR_ENTRY_POINT) if repair else None
+    factory = _job_factory(REPAIR_ENTRY_POINT) if repair else None
     if factory is not None:
         jobs.append(factory(root, repair_name))
     sensor = drift_sensor(root, name=f"{base}_drift",
@@ -99,7 +99,11 @@ def rocky_definitions(project_dir: str | Path, *, key_prefix: Sequence[str] = ()
                           schedules=schedules)
 
 
-def _job_factories() -> dict[str, JobFactory]:
+def _job_factory(name: str) -> JobFactory | None:
+    """The factory registered under ``name`` in ``rocky.dagster``; None when none is."""
     from importlib.metadata import entry_points
 
-    return {ep.name: ep.load() for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    for ep in entry_points(group=ENTRY_POINT_GROUP, name=name):
+        factory: JobFactory = ep.load()
+        return factory
+    return None
