@@ -203,6 +203,19 @@ def test_compile_errors_build_nothing(seeded_shop: Path) -> None:
     assert _relations(seeded_shop) == {}
 
 
+def test_a_broken_config_fails_the_step_with_its_message(seeded_shop: Path) -> None:
+    defs = rocky_definitions(seeded_shop)
+    toml = seeded_shop / "rocky.toml"
+    toml.write_text(toml.read_text() + "\nbogus_key = 1\n")
+    result = _materialize(defs, ["stg_customers"])
+    assert not result.success
+    failure = next(e for e in result.all_events
+                   if e.event_type == dg.DagsterEventType.STEP_FAILURE)
+    description = failure.step_failure_data.user_failure_data.description
+    assert "rocky.toml" in description and "bogus_key" in description
+    assert "Traceback" not in description
+
+
 # ------------------------------------------------------------------------ asset checks
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import dagster as dg
 
 from rocky_engine.context import Context
+from rocky_engine.errors import RockyError
 from rocky_engine.execution import ModelRun, RunResult, TestResult
 from rocky_engine.integrations.dagster._specs import ROW_COUNT, TABLE_NAME, CheckRef, Keys
 
@@ -53,6 +54,16 @@ class LogConsole:
             self._log.info(f"{description} ({total})" + "".join(f"\n{t}" for t in lines))
 
 
+@contextmanager
+def rocky_errors_as_failures() -> Iterator[None]:
+    """A rocky error (bad config, warehouse unreachable, lock timeout) fails the step with
+    its one-line message and hint, not a traceback into rocky's internals."""
+    try:
+        yield
+    except RockyError as exc:
+        raise dg.Failure(description=exc.render()) from None
+
+
 def materialize_models(context: dg.AssetExecutionContext, root: Path, keys: Keys,
                        all_models: Sequence[str]) -> Iterator[dg.MaterializeResult]:
     """Build the selected models; one materialization per model built.
@@ -64,8 +75,9 @@ def materialize_models(context: dg.AssetExecutionContext, root: Path, keys: Keys
     _memoize_output_asset_keys(context)
     selected = {keys.model_of(k) for k in context.selected_asset_keys}
     names = [n for n in all_models if n in selected]
-    ctx = Context.load(root, LogConsole(context.log))
-    result = ctx.run(None if len(names) == len(all_models) else names)
+    with rocky_errors_as_failures():
+        ctx = Context.load(root, LogConsole(context.log))
+        result = ctx.run(None if len(names) == len(all_models) else names)
     if result.compile_errors:
         raise dg.Failure(
             description=f"{len(result.compile_errors)} compile error(s); nothing was built:\n"
@@ -128,7 +140,7 @@ def evaluate_checks(context: dg.AssetCheckExecutionContext, root: Path, keys: Ke
     chosen = [r for r in refs if (r.model, r.check) in wanted]
     models = sorted({r.model for r in chosen})
     console = LogConsole(context.log)
-    with console.progress("running tests", total=len(chosen)):
+    with rocky_errors_as_failures(), console.progress("running tests", total=len(chosen)):
         report = Context.load(root, console).test(models)
     by_model: dict[str, list[TestResult]] = {}
     for res in report.results:

@@ -6,6 +6,7 @@ give it (and the repair's git branch ``rocky/repair-<id>`` carries) — kept in 
 cursor, so each distinct drift is handed to the repair job once::
 
     >>> from rocky_engine.drift import Change, DriftReport
+from rocky_engine.integrations.dagster._execute import rocky_errors_as_failures
     >>> drift_fingerprint(DriftReport(changes=(Change("column_removed", "raw.t", column="x"),)))
     'e4da8478b4b8'
 """
@@ -21,6 +22,7 @@ import dagster as dg
 
 from rocky_engine.context import Context
 from rocky_engine.drift import Change, DriftReport
+from rocky_engine.integrations.dagster._execute import rocky_errors_as_failures
 
 DRIFT_TAG = "rocky/drift"
 PROJECT_TAG = "rocky/project"
@@ -57,7 +59,8 @@ def drift_sensor(root: Path, *, name: str, job_name: str | None,
     def _sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
         seen: list[str] = json.loads(context.cursor) if context.cursor else []
         # Introspection only, as `rocky watch`: renames judged on type, name and position.
-        report = Context.load(root).drift(read_values=False, record=False)
+        with rocky_errors_as_failures():
+            report = Context.load(root).drift(read_values=False, record=False)
         if not report.drifted:
             return dg.SkipReason("no drift: the live sources match sources/")
         key = drift_fingerprint(report)
