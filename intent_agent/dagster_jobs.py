@@ -64,10 +64,10 @@ def repair_job(project_root: Path, job_name: str) -> dg.JobDefinition:
             "open_pr": open_pr,
             "repair": dg.MetadataValue.json(result.to_json()),
         }
-        problem = result.publish_error or (
-            "; ".join(f.render() for f in result.findings) if result.status == FAILED else "")
-        if problem:
-            raise dg.Failure(description=f"repair {result.status}: {problem}", metadata=meta)
+        if result.status == FAILED or result.publish_error:
+            reason = result.publish_error or "; ".join(f.render() for f in result.findings) \
+                or "the patch could not be validated"
+            raise dg.Failure(description=f"repair {result.status}: {reason}", metadata=meta)
         for note in result.notes:
             context.log.info(note)
         return dg.Output(None, metadata=meta)

@@ -116,3 +116,24 @@ def test_repair_error_fails_the_run_with_the_message(tmp_path: Path,
     failure = next(e for e in result.all_events
                    if e.event_type == dg.DagsterEventType.STEP_FAILURE)
     assert "bogus" in failure.step_failure_data.user_failure_data.description
+
+
+def test_a_pr_that_cannot_be_opened_fails_the_run_but_keeps_the_branch(
+        shop_repo: Path, fake_github: FakeGitHub, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", fake_github.token)
+    monkeypatch.setenv("GITHUB_API_URL", fake_github.url)
+    monkeypatch.setenv("GITHUB_REPOSITORY", "acme/shop")  # open_pr from the environment
+    defs = rocky_definitions(shop_repo)
+    instance = dg.DagsterInstance.ephemeral()
+    alter_warehouse(shop_repo, "ALTER TABLE raw.orders RENAME COLUMN amount TO total")
+    request = _request(defs, instance)
+    fake_github.fail_next(422, message="head branch is invalid")
+    result, tags = _run(defs, instance, request)
+    assert not result.success
+    assert tags[STATUS_TAG] == "validated"
+    assert tags[BRANCH_TAG] == f"rocky/repair-{request.tags[DRIFT_TAG]}"
+    assert PR_URL_TAG not in tags and fake_github.pulls == {}
+    failure = next(e for e in result.all_events
+                   if e.event_type == dg.DagsterEventType.STEP_FAILURE)
+    assert "refused the pull request" in failure.step_failure_data.user_failure_data.description
+    assert fake_github.token not in failure.step_failure_data.user_failure_data.description
