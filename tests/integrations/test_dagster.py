@@ -151,7 +151,7 @@ def test_materialize_all_reports_each_model_and_runs_checks(seeded_shop: Path) -
         for name, meta in got.items():
             assert meta["rocky/seconds"] >= 0
             assert meta["dagster/table_name"] == f"main.{name}"
-            if meta["rocky/materialized"] == "table":
+            if Context.load(seeded_shop).project.models[name].materialized == "table":
                 (count,), = adapter.fetchall(f'SELECT count(*) FROM "main"."{name}"')
                 assert meta["dagster/row_count"] == count > 0
     assert got["customers"]["dagster/row_count"] == 40

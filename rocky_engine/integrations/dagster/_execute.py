@@ -124,7 +124,6 @@ def _memoize_output_asset_keys(context: dg.AssetExecutionContext) -> None:
 def _materialization(run: ModelRun, result: RunResult) -> dict[str, Any]:
     meta: dict[str, Any] = {
         "rocky/seconds": round(run.seconds, 4),
-        "rocky/materialized": run.materialized,
         "rocky/run_id": result.run_id,
         TABLE_NAME: run.relation,
     }
