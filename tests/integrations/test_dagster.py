@@ -160,6 +160,18 @@ def test_materialize_all_reports_each_model_and_runs_checks(seeded_shop: Path) -
     assert checks["daily_revenue:row_count_min_1"].metadata["failing_rows"].value == 0
 
 
+def test_the_build_job_builds_every_model_and_runs_every_check(seeded_shop: Path) -> None:
+    defs = rocky_definitions(seeded_shop, build_schedule="0 6 * * *")
+    assert defs.resolve_schedule_def("shop_build_schedule").cron_schedule == "0 6 * * *"
+    result = defs.resolve_job_def("shop_build").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral())
+    assert result.success
+    assert sorted(_materialized(result)) == sorted(MODELS)
+    project = Context.load(seeded_shop).project
+    assert len(_checks(result)) == sum(len(m.sidecar.tests) + len(m.sidecar.unit_tests)
+                                       for m in project.models.values())
+
+
 def test_materialize_a_selection_builds_exactly_it(seeded_shop: Path) -> None:
     defs = rocky_definitions(seeded_shop)
     result = _materialize(defs, ['stg_orders', 'stg_payments', 'order_payments'])
