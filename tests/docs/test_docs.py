@@ -31,7 +31,7 @@ PAGES = sorted(DOCS.glob("*.md")) + [REPO / "README.md"]
 COMMANDS = [path for path, _ in iter_commands()]
 # Pages a newcomer reads; generated pages (cli.md, diagnostics.md) are checked elsewhere.
 PROSE = ["index.md", "quickstart.md", "concepts.md", "json.md", "github-action.md",
-         "performance.md", "warehouses.md", "dagster.md"]
+         "performance.md", "site.md", "warehouses.md", "dagster.md"]
 
 # DESIGN §2: the JSON fields scripts depend on ("fields may be added, never renamed").
 CONTRACT: dict[str, set[str]] = {
@@ -55,7 +55,7 @@ CONTRACT_VALUES: dict[str, set[str]] = {
     "repair": {"no_drift", "validated", "needs_review", "failed"},
 }
 JSON_SECTIONS = {"compile", "lineage", "run", "test", "branch diff", "drift", "repair",
-                 "explain", "gen-tests"}
+                 "explain", "gen-tests", "docs"}
 
 
 def _read(page: str | Path) -> str:
@@ -393,6 +393,7 @@ def real_output(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str,
     finally:
         con.close()
     out["drift"] = _json("drift", *p)
+    out["docs"] = _json("docs", *p)
     out["repair"] = _json("repair", *p)
     # Last, on the main checkout: a compile with an error, so diagnostics are exercised.
     sql = root / "models" / "daily_revenue.sql"
