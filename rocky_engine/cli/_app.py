@@ -122,6 +122,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
                                 "check types and contracts.")),
     "drift": ("drift_cmds", ("Compare the live warehouse with sources/: what changed, how sure, "
                             "what it breaks.")),
+    "import": ("import_cmds", "Bring a project from another tool into rocky (dbt)."),
     "init": ("project_cmds", "Create a new rocky project in DIRECTORY (empty or new)."),
     "lineage": ("lineage_cmds", ("Column lineage of MODEL, MODEL.COLUMN or a source "
                                 "SCHEMA.TABLE.COLUMN.")),
