@@ -242,7 +242,8 @@ def build(ir: DbtProjectIR, dbt_dir: Path, dest_display: str) -> BuiltProject:
             rep.notes.append(f"column data_type of {', '.join(typed)} not imported as contracts "
                              "(rocky infers types; add [columns.<c>] type to pin one)")
         if tests_by_model.get(key):
-            sidecar["tests"] = tests_by_model[key]
+            # A canonical order: the manifest does not keep the yml's, and both paths agree.
+            sidecar["tests"] = sorted(tests_by_model[key], key=_test_order)
         if units_by_model.get(key):
             sidecar["unit_tests"] = units_by_model[key]
         if any(n.startswith(("incremental in dbt", "materialized `", "test ", "unit test ",
@@ -261,6 +262,11 @@ def build(ir: DbtProjectIR, dbt_dir: Path, dest_display: str) -> BuiltProject:
                                 models=list(reports.values()), tests_imported=imported,
                                 tests_skipped=skipped, notes=project_notes)
     return built
+
+
+def _test_order(test: dict[str, Any]) -> tuple[str, ...]:
+    return (test["type"], str(test.get("column") or test.get("columns") or ""),
+            str(test.get("expression") or ""), str(test.get("to") or ""))
 
 
 def _incremental(m: DbtModel) -> dict[str, Any]:

@@ -81,7 +81,8 @@ class ImportReport:
         }
 
     def render_text(self) -> str:
-        out = [f"imported {self.dbt_dir} into {self.dest} (from the {self.path})",
+        how = "from its manifest" if self.path == "manifest" else "by rendering its Jinja"
+        out = [f"imported {self.dbt_dir} into {self.dest} ({how})",
                f"  models: {self.count(IMPORTED)} imported, {self.count(PARTIAL)} partial, "
                f"{self.count(REFUSED)} refused",
                f"  tests:  {self.tests_imported} imported, {len(self.tests_skipped)} skipped"]
