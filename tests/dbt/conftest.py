@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import FIXTURES
-
 from tests.dbt.dbt_env import dbt_executable, run_dbt
 
 SHOP = FIXTURES / "dbt" / "shop"

@@ -54,7 +54,8 @@ def dbt_executable() -> Path:
              "--disable-pip-version-check", *PINS],
         ]
         for cmd in steps:
-            done = subprocess.run(cmd, capture_output=True, text=True, timeout=1200)
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=1200,
+                                  check=False)
             if done.returncode != 0:
                 raise RuntimeError(f"cannot install dbt ({' '.join(PINS)}): "
                                    f"{' '.join(cmd[:4])} exited {done.returncode}:\n"
@@ -70,4 +71,4 @@ def run_dbt(args: list[str], project_dir: Path, *, timeout: float = 600) -> subp
                DBT_NO_PRINT="0")
     cmd = [str(exe), *args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
-                          cwd=project_dir)
+                          cwd=project_dir, check=False)

@@ -13,7 +13,7 @@ from tests.conftest import REPO, invoke_cli
 from tests.dbt.conftest import dbt_ok
 
 sys.path.insert(0, str(REPO / "bench"))
-from gen_project import generate, write_dbt_twin  # noqa: E402
+from gen_project import generate, write_dbt_twin
 
 
 @pytest.mark.slow

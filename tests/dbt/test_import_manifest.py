@@ -68,8 +68,8 @@ def test_manifest_path_imports_every_construct(shop_compiled: Path, tmp_path: Pa
     assert 'expression = "lifetime_value >= 0"' in side
     assert 'name = "returned_orders_do_not_count"' in side
     orders_side = (dest / "models" / "marts" / "orders.toml").read_text()
-    for needle in ('type = "relationships"', 'to = "customers"', 'columns = ["order_id", '
-                   '"customer_id"]', 'expression = "amount >= 0"', 'severity = "warn"'):
+    for needle in ('type = "relationships"', 'to = "customers"', ('columns = ["order_id", '
+                   '"customer_id"]'), 'expression = "amount >= 0"', 'severity = "warn"'):
         assert needle in orders_side
     assert 'materialized = "table"' in (dest / "models" / "marts" / "order_facts.toml").read_text()
 
@@ -115,7 +115,7 @@ def test_incremental_compiled_as_incremental_run_is_refused(shop_compiled: Path,
     node = data["nodes"]["model.shop.order_facts"]
     node["compiled_code"] += f" where order_date > (select max(order_date) from {node['relation_name']})"
     path.write_text(json.dumps(data))
-    code, out = _import(str(shop_compiled), str(tmp_path / "o"))
+    _, out = _import(str(shop_compiled), str(tmp_path / "o"))
     facts = next(m for m in out["models"] if m["name"] == "order_facts")
     assert facts["status"] == "refused" and "--full-refresh" in facts["notes"][0]
 
@@ -127,7 +127,7 @@ def test_parse_only_manifest_falls_back_to_jinja(shop_compiled: Path, tmp_path: 
         node.pop("compiled_code", None)
         node["compiled"] = False
     path.write_text(json.dumps(data))
-    code, out = _import(str(shop_compiled), str(tmp_path / "o"))
+    _, out = _import(str(shop_compiled), str(tmp_path / "o"))
     assert out["path"] == "jinja"
     assert any("dbt parse" in n for n in out["notes"])
 

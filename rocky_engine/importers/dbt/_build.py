@@ -108,10 +108,10 @@ def build(ir: DbtProjectIR, dbt_dir: Path, dest_display: str) -> BuiltProject:
         upstream[m.name.lower()] = tr.upstream
         for ref in tr.upstream:
             if "." in ref:
-                for key, why in unusable.items():
-                    if relations.get(key) == ref:
+                for rk, reason in unusable.items():
+                    if relations.get(rk) == ref:
                         rep.status = REFUSED
-                        rep.notes.insert(0, f"reads {ref}: {why}")
+                        rep.notes.insert(0, f"reads {ref}: {reason}")
     # A model reading a refused model cannot compile: refused too (to a fixed point).
     changed = True
     while changed:
@@ -128,8 +128,8 @@ def build(ir: DbtProjectIR, dbt_dir: Path, dest_display: str) -> BuiltProject:
                     changed = True
                     break
     # A model reading an untyped source refers to a table the rocky project cannot declare.
-    for key, why in unusable.items():
-        relations.pop(key, None)
+    for rk in unusable:
+        relations.pop(rk, None)
 
     def resolve(text: str) -> str | None:
         parsed = parse_input(text)
@@ -165,16 +165,15 @@ def build(ir: DbtProjectIR, dbt_dir: Path, dest_display: str) -> BuiltProject:
             skipped.append(SkippedTest(t.attached, label, f"a test on a {kind}: rocky tests "
                                        "belong to models (sources are checked by `rocky drift`)"))
             continue
-        rep = reports.get(owner)
-        if rep is None or rep.status == REFUSED or owner in ephemeral:
-            why = "its model is ephemeral (inlined)" if owner in ephemeral else \
-                "its model was not imported"
-            skipped.append(SkippedTest(t.attached, label, why))
+        owner_rep = reports.get(owner)
+        if owner_rep is None or owner_rep.status == REFUSED or owner in ephemeral:
+            skipped.append(SkippedTest(t.attached, label, "its model is ephemeral (inlined)"
+                                       if owner in ephemeral else "its model was not imported"))
             continue
         mapped, why = map_test(t, resolve)
         if mapped is None:
             skipped.append(SkippedTest(t.attached, label, why or ""))
-            rep.notes.append(f"test {label} not imported: {why}")
+            owner_rep.notes.append(f"test {label} not imported: {why}")
             continue
         imported += 1
         tests_by_model.setdefault(owner, []).append(mapped)
@@ -183,15 +182,15 @@ def build(ir: DbtProjectIR, dbt_dir: Path, dest_display: str) -> BuiltProject:
     units_by_model: dict[str, list[dict[str, Any]]] = {}
     for u in ir.unit_tests:
         owner = u.model.lower()
-        rep = reports.get(owner)
+        owner_rep = reports.get(owner)
         label = f"unit_test:{u.name}"
-        if rep is None or rep.status == REFUSED or owner in ephemeral:
+        if owner_rep is None or owner_rep.status == REFUSED or owner in ephemeral:
             skipped.append(SkippedTest(u.model, label, "its model was not imported"))
             continue
         mapped, why = map_unit_test(u, resolve)
         if mapped is None:
             skipped.append(SkippedTest(u.model, label, why or ""))
-            rep.notes.append(f"unit test {u.name} not imported: {why}")
+            owner_rep.notes.append(f"unit test {u.name} not imported: {why}")
             continue
         imported += 1
         units_by_model.setdefault(owner, []).append(mapped)

@@ -49,7 +49,7 @@ _CONFIG_KEYS = {"materialized", "schema", "alias", "enabled", "tags", "unique_ke
                 "post-hook", "pre-hook", "full_refresh", "meta", "grants", "contract",
                 "access", "group", "column_types", "quote_columns", "delimiter", "severity",
                 "where", "store_failures", "sql_header", "batch_size", "lookback", "begin",
-                "event_time", "on_configuration_change", "packages", "docs"}
+                "event_time", "on_configuration_change", "packages"}
 
 
 class Refused(Exception):
@@ -199,6 +199,7 @@ def _tests_of(entries: Any, attached: str, column: str | None, file: str,
     tests: list[DbtTest] = []
     skipped: list[tuple[str, str, str]] = []
     for entry in entries or []:
+        args: dict[str, Any]
         if isinstance(entry, str):
             full, args = entry, {}
         elif isinstance(entry, dict) and len(entry) == 1:
@@ -398,7 +399,7 @@ def _target(root: Path, project: dict[str, Any]) -> dict[str, Any]:
             continue
         try:
             data = load_yaml(candidate, str(candidate))
-        except Exception:  # a broken profile only costs the defaults
+        except Exception:  # noqa: BLE001 - a broken profile only costs the defaults
             return out
         prof = (data or {}).get(project.get("profile") or "") if isinstance(data, dict) else None
         if not isinstance(prof, dict):
@@ -528,20 +529,21 @@ def jinja_ir(root: Path, project: dict[str, Any]) -> DbtProjectIR:
                                 "cfg": cfg, "raw": raw, "yml": yml, "yml_file": yml_file}
     seeds_by_name = {s.name.lower(): s for s in seeds}
     sources_by = {(s.source.lower(), s.name.lower()): s for s in sources}
-    rendered: dict[str, tuple[str | None, str | None, int, dict[str, Any], list[str]]] = {}
+    Rendered = tuple[str | None, str | None, int, dict[str, Any], list[str]]
+    rendered: dict[str, Rendered] = {}
 
     def relation_of(meta: dict[str, Any], cfg: dict[str, Any]) -> tuple[str, str]:
         node = {"name": meta["name"], "resource_type": "model", "config": cfg,
                 "package_name": meta["package"]}
         return r.schema_for(cfg.get("schema"), node), str(cfg.get("alias") or meta["name"])
 
-    def render(key: str, stack: tuple[str, ...] = ()) -> tuple[str | None, str | None, int, dict[str, Any], list[str]]:
+    def render(key: str, stack: tuple[str, ...] = ()) -> Rendered:
         if key in rendered:
             return rendered[key]
         meta = metas[key]
         if meta["path"].suffix == ".py":
-            out = (None, "a python model: rocky models are SQL (rewrite it as a SELECT, or "
-                   "keep building it with dbt)", 1, meta["cfg"], [])
+            out: Rendered = (None, ("a python model: rocky models are SQL (rewrite it as a SELECT, or "
+                   "keep building it with dbt)"), 1, meta["cfg"], [])
             rendered[key] = out
             return out
         config = _Config(meta["cfg"])
@@ -597,7 +599,7 @@ def jinja_ir(root: Path, project: dict[str, Any]) -> DbtProjectIR:
         except jinja2.UndefinedError as exc:
             sql, refusal = None, (f"uses something rocky's Jinja context does not provide: "
                                   f"{exc.message}")
-        except Exception as exc:  # a macro failing is that model's refusal, with the reason
+        except Exception as exc:  # noqa: BLE001 - a macro failing refuses that model, with why
             sql, refusal = None, f"rendering failed: {type(exc).__name__}: {exc}"
         finally:
             r.ctx.update(saved)
@@ -612,9 +614,9 @@ def jinja_ir(root: Path, project: dict[str, Any]) -> DbtProjectIR:
                 ctes.append((f"__dbt__cte__{metas[e]['name']}", esql))
             if sql is not None:
                 sql = _inject_ctes(sql, ctes, r.adapter_type)
-        out = (sql, refusal, line, cfg, ephemerals)
-        rendered[key] = out
-        return out
+        done: Rendered = (sql, refusal, line, cfg, ephemerals)
+        rendered[key] = done
+        return done
 
     models: list[DbtModel] = []
     for key, meta in metas.items():
@@ -657,16 +659,16 @@ def jinja_ir(root: Path, project: dict[str, Any]) -> DbtProjectIR:
                     continue  # a generic test definition, not a singular test
                 m = re.search(r"""ref\(\s*['"](\w+)['"]""", text)
                 skipped.append((m.group(1) if m else "", f.stem,
-                                f"singular test {rel}: a SQL file of failing rows has no rocky "
-                                "equivalent (write it as an `expression` test)"))
+                                (f"singular test {rel}: a SQL file of failing rows has no rocky "
+                                "equivalent (write it as an `expression` test)")))
     return DbtProjectIR(name=name, adapter=r.adapter_type, path="jinja", models=tuple(models),
                         sources=tuple(sources), seeds=tuple(seeds), tests=tuple(tests),
                         unit_tests=tuple(unit_tests), skipped_tests=tuple(skipped))
 
 
 def _var_fn(project: dict[str, Any], package: str) -> Callable[..., Any]:
-    allvars = project.get("vars") or {}
-    scoped = allvars.get(package) if isinstance(allvars.get(package), dict) else {}
+    allvars: dict[str, Any] = project.get("vars") or {}
+    scoped: dict[str, Any] = allvars.get(package) or {} if isinstance(allvars.get(package), dict) else {}
 
     def var(name: str, default: Any = _MISSING) -> Any:
         if name in scoped:

@@ -160,9 +160,9 @@ def manifest_ir(data: dict[str, Any], project_name: str | None) -> DbtProjectIR:
                 tests.append(_test(n, by_id))
             else:
                 skipped.append((_singular_target(n, by_id), n.get("name", ""),
-                                f"singular test {n.get('original_file_path', '')}: a SQL file of "
+                                (f"singular test {n.get('original_file_path', '')}: a SQL file of "
                                 "failing rows has no rocky equivalent (write it as an "
-                                "`expression` test)"))
+                                "`expression` test)")))
         elif rt == "snapshot":
             skipped.append((f"snapshot:{n['name']}", n["name"],
                             "snapshots are not imported: rocky has no snapshots"))

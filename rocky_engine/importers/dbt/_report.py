@@ -83,8 +83,8 @@ class ImportReport:
     def render_text(self) -> str:
         how = "from its manifest" if self.path == "manifest" else "by rendering its Jinja"
         out = [f"imported {self.dbt_dir} into {self.dest} ({how})",
-               f"  models: {self.count(IMPORTED)} imported, {self.count(PARTIAL)} partial, "
-               f"{self.count(REFUSED)} refused",
+               (f"  models: {self.count(IMPORTED)} imported, {self.count(PARTIAL)} partial, "
+               f"{self.count(REFUSED)} refused"),
                f"  tests:  {self.tests_imported} imported, {len(self.tests_skipped)} skipped"]
         for note in self.notes:
             out.append(f"  note: {note}")
@@ -109,10 +109,10 @@ class ImportReport:
     def render_markdown(self) -> str:
         out = ["# Migration from dbt", "",
                f"Imported by `rocky import dbt` from `{self.dbt_dir}` (the {self.path} path).", "",
-               f"- models: **{self.count(IMPORTED)} imported**, **{self.count(PARTIAL)} partial**,"
-               f" **{self.count(REFUSED)} refused**",
-               f"- tests: **{self.tests_imported} imported**, "
-               f"**{len(self.tests_skipped)} skipped**", ""]
+               (f"- models: **{self.count(IMPORTED)} imported**, **{self.count(PARTIAL)} partial**,"
+               f" **{self.count(REFUSED)} refused**"),
+               (f"- tests: **{self.tests_imported} imported**, "
+               f"**{len(self.tests_skipped)} skipped**"), ""]
         if self.notes:
             out += ["## Project notes", ""] + [f"- {n}" for n in self.notes] + [""]
         out += ["## Models", "", "| model | status | dbt file | rocky file | notes |",

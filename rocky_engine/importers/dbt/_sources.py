@@ -130,11 +130,11 @@ def build_sources(sources: tuple[DbtSource, ...], seeds: list[tuple[DbtSeed, dic
                                 for n, t, d in existing.columns]
             continue
         table = SourceTableOut(src.identifier, src.description, declared_in=src.file)
-        for col in src.columns:
-            if col.data_type:
-                table.columns.append((col.name, col.data_type.upper(), col.description))
+        for c in src.columns:
+            if c.data_type:
+                table.columns.append((c.name, c.data_type.upper(), c.description))
             else:
-                table.untyped.append(col.name)
+                table.untyped.append(c.name)
         if not src.columns:
             table.untyped.append("*")
         out.tables[src.identifier.lower()] = table

@@ -43,7 +43,7 @@ def _dbt(exe: str, args: list[str], project: Path, profiles: Path, work: Path,
            "--target", "rocky_verify", "--target-path", str(work / "target"),
            "--log-path", str(work / "logs")]
     try:
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=_DBT_TIMEOUT,
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=_DBT_TIMEOUT, check=False,
                               env=env, cwd=work)
     except OSError as exc:
         raise UsageError(f"cannot run {exe}: {exc}",
@@ -101,8 +101,8 @@ def verify_import(dbt_dir: Path, project: dict[str, Any], built: BuiltProject,
                 if m.status != "success":
                     rocky_failed[m.name.lower()] = m.error or f"{m.status}"
         except RockyError as exc:
-            for m in report.models:
-                rocky_failed[m.name.lower()] = exc.render()
+            for mr in report.models:
+                rocky_failed[mr.name.lower()] = exc.render()
         _compare(report, built, relations, built_ok, rocky_failed, ctx, dbt_db)
     report.verified = True
 
