@@ -114,6 +114,7 @@ def test_context_features(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
             select 1 as one
         """,
         "models/refuse_var.sql": "select {{ var('nope') }} as x",
+        "models/refuse_late.sql": "select 1 as x\n-- fine so far\n{% set r = run_query('select 1') %}\n",
         "models/refuse_env.sql": "select '{{ env_var('CTX_UNSET_XYZ') }}' as x",
         "models/refuse_undefined.sql": "select {{ no_such_macro() }} as x",
         "models/refuse_ref.sql": "select * from {{ ref('ghost') }}",
@@ -136,6 +137,8 @@ def test_context_features(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert "statement" in reasons["refuse_statement"]
     assert "adapter.get_columns_in_relation" in reasons["refuse_adapter"]
     assert "var('nope')" in reasons["refuse_var"]
+    assert by["refuse_adapter"].line == 1 and by["refuse_statement"].line == 1
+    assert by["refuse_late"].line == 3 and "run_query" in reasons["refuse_late"]
     assert "CTX_UNSET_XYZ" in reasons["refuse_env"]
     assert "no_such_macro" in reasons["refuse_undefined"]
     assert "ref('ghost')" in reasons["refuse_ref"]
@@ -143,6 +146,7 @@ def test_context_features(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert "data_type" in reasons["refuse_untyped"]
     assert "refuse_var, which is refused" in reasons["reads_refused"]
     assert set(reasons) == {"refuse_statement", "refuse_adapter", "refuse_var", "refuse_env",
+                            "refuse_late",
                             "refuse_undefined", "refuse_ref", "refuse_syntax",
                             "refuse_untyped", "reads_refused"}
     src = (tmp_path / "out" / "sources" / "app.toml").read_text()

@@ -209,17 +209,20 @@ def build(ir: DbtProjectIR, dbt_dir: Path, dest_display: str) -> BuiltProject:
         mat = m.materialized
         if mat in ("view", "table"):
             sidecar["materialized"] = mat
-        elif mat == "incremental" and incremental_ok:
+        elif mat == "incremental" and incremental_ok and _incremental(m) is not None:
+            inc = _incremental(m) or {}
             sidecar["materialized"] = "incremental"
-            inc = _incremental(m)
-            if inc:
-                sidecar["incremental"] = inc
+            sidecar["incremental"] = inc
             rep.notes.append("incremental: imported as rocky incremental "
-                             f"({', '.join(f'{k}={v}' for k, v in inc.items()) or 'defaults'})")
+                             f"({', '.join(f'{k}={v}' for k, v in inc.items())}); dbt's "
+                             "is_incremental() filter is not carried over: the full query "
+                             "is merged on the key (set [incremental] watermark to read less)")
         elif mat == "incremental":
             sidecar["materialized"] = "table"
-            rep.notes.append("incremental in dbt: imported as `table` (full rebuild each run); "
-                             "this rocky version has no incremental models")
+            why = ("this rocky version has no incremental models" if not incremental_ok else
+                   "no unique_key (rocky merges on a key, or appends past a watermark)")
+            rep.notes.append(f"incremental in dbt: imported as `table` (full rebuild each run): "
+                             f"{why}")
         else:
             sidecar["materialized"] = "table"
             rep.notes.append(f"materialized `{mat}` has no rocky equivalent: imported as `table`")
@@ -248,6 +251,12 @@ def build(ir: DbtProjectIR, dbt_dir: Path, dest_display: str) -> BuiltProject:
         if any(n.startswith(("incremental in dbt", "materialized `", "test ", "unit test ",
                              "pre-hooks", "post-hooks")) for n in rep.notes):
             rep.status = PARTIAL
+        if sidecar.get("materialized") == "incremental" and not _valid_sidecar(sidecar):
+            sidecar["materialized"] = "table"
+            sidecar.pop("incremental", None)
+            rep.notes.append("incremental in dbt: imported as `table`: rocky refused the "
+                             "[incremental] settings derived from dbt's config")
+            rep.status = PARTIAL
         header = f"-- imported from dbt: {m.file}\n"
         built.files[path] = header + sql_out[key].rstrip() + "\n"
         built.files[path[:-4] + ".toml"] = _sidecar_text(sidecar)
@@ -263,22 +272,34 @@ def build(ir: DbtProjectIR, dbt_dir: Path, dest_display: str) -> BuiltProject:
     return built
 
 
+def _valid_sidecar(sidecar: dict[str, Any]) -> bool:
+    from pydantic import ValidationError
+
+    from rocky_engine.config import Sidecar
+
+    try:
+        Sidecar.model_validate(sidecar)
+    except ValidationError:
+        return False
+    return True
+
+
 def _test_order(test: dict[str, Any]) -> tuple[str, ...]:
     return (test["type"], str(test.get("column") or test.get("columns") or ""),
             str(test.get("expression") or ""), str(test.get("to") or ""))
 
 
-def _incremental(m: DbtModel) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    strategy = m.incremental.get("incremental_strategy")
-    if strategy in ("merge", "append", "delete+insert"):
-        out["strategy"] = strategy
+def _incremental(m: DbtModel) -> dict[str, Any] | None:
+    """rocky's ``[incremental]`` for a dbt incremental model; None when it has no key (an
+    append would need a watermark, which dbt keeps inside its is_incremental() filter)."""
     key = m.incremental.get("unique_key")
-    if key:
-        out["unique_key"] = [key] if isinstance(key, str) else list(key)
-        out.setdefault("strategy", "merge")
-    else:
-        out.setdefault("strategy", "append")
+    if not key:
+        return None
+    strategy = m.incremental.get("incremental_strategy")
+    out: dict[str, Any] = {
+        "strategy": strategy if strategy in ("merge", "delete+insert") else "merge",
+        "unique_key": [key] if isinstance(key, str) else [str(k) for k in key],
+    }
     osc = m.incremental.get("on_schema_change")
     if osc in ("fail", "append_new_columns", "sync_all_columns"):
         out["on_schema_change"] = osc

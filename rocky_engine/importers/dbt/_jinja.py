@@ -591,7 +591,7 @@ def jinja_ir(root: Path, project: dict[str, Any]) -> DbtProjectIR:
             sql: str | None = r.env.from_string(meta["raw"], globals=r.ctx).render()
             refusal = None
         except Refused as exc:
-            sql, refusal = None, str(exc)
+            sql, refusal, line = None, str(exc), _template_line(exc)
         except _Return as ret:
             sql, refusal = str(ret.value), None
         except jinja2.TemplateSyntaxError as exc:
@@ -599,6 +599,7 @@ def jinja_ir(root: Path, project: dict[str, Any]) -> DbtProjectIR:
         except jinja2.UndefinedError as exc:
             sql, refusal = None, (f"uses something rocky's Jinja context does not provide: "
                                   f"{exc.message}")
+            line = _template_line(exc)
         except Exception as exc:  # noqa: BLE001 - a macro failing refuses that model, with why
             sql, refusal = None, f"rendering failed: {type(exc).__name__}: {exc}"
         finally:
@@ -664,6 +665,17 @@ def jinja_ir(root: Path, project: dict[str, Any]) -> DbtProjectIR:
     return DbtProjectIR(name=name, adapter=r.adapter_type, path="jinja", models=tuple(models),
                         sources=tuple(sources), seeds=tuple(seeds), tests=tuple(tests),
                         unit_tests=tuple(unit_tests), skipped_tests=tuple(skipped))
+
+
+def _template_line(exc: BaseException) -> int:
+    """The model file's line where rendering failed (jinja2 maps its frames to template lines;
+    the outermost template frame is the model's own)."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            return tb.tb_lineno
+        tb = tb.tb_next
+    return 1
 
 
 def _var_fn(project: dict[str, Any], package: str) -> Callable[..., Any]:
