@@ -158,3 +158,17 @@ def test_hard_coded_table_is_refused(tmp_path: Path) -> None:
     report = import_dbt(root, tmp_path / "out")
     hard = next(m for m in report.models if m.name == "hard")
     assert hard.status == "refused" and "analytics.orders" in hard.notes[0]
+
+
+def test_dispatch_search_order_lets_the_project_override(tmp_path: Path) -> None:
+    root = _project(tmp_path / "p", {
+        "macros/override.sql": "{% macro duckdb__lower_it(c) %}upper({{ c }}){% endmacro %}",
+        "models/m.sql": "select {{ helpers.lower_it('kind') }} as k from {{ source('app', 'events') }}",
+    })
+    plain = import_dbt(root, tmp_path / "a")
+    assert plain.count("refused") == 0
+    assert "LOWER(TRIM(kind))" in (tmp_path / "a" / "models" / "m.sql").read_text()
+    with (root / "dbt_project.yml").open("a") as f:
+        f.write("dispatch:\n  - macro_namespace: helpers\n    search_order: [ctx, helpers]\n")
+    import_dbt(root, tmp_path / "b")
+    assert "UPPER(kind)" in (tmp_path / "b" / "models" / "m.sql").read_text()

@@ -14,6 +14,7 @@ dbt does, so both paths give the same SQL.
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import itertools
 import json
 import os
@@ -24,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from jinja2 import nodes as jnodes  # noqa: F401  (kept for clarity of the jinja2 dependency)
 
 from rocky_engine.importers.dbt._ir import (
     DbtColumn,
@@ -87,7 +87,16 @@ class Relation:
     def include(self, **_: Any) -> Relation:
         return self
 
+    is_relation = True
+    is_cte = False
+    type = "table"
+
+    def quote(self, **_: Any) -> Relation:
+        return self
+
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
         raise Refused(f"uses relation.{name}, which needs the warehouse")
 
 
@@ -125,11 +134,15 @@ class _Namespace:
 
 
 class _Adapter:
-    def __init__(self, dispatch: Callable[..., Any]) -> None:
+    def __init__(self, dispatch: Callable[..., Any], adapter_type: str = "duckdb") -> None:
         self.dispatch = dispatch
+        self._type = adapter_type
 
     def quote(self, name: str) -> str:
         return f'"{name}"'
+
+    def type(self) -> str:
+        return self._type
 
     def __getattr__(self, item: str) -> Any:
         raise Refused(f"uses adapter.{item}, which needs the warehouse while compiling")
@@ -301,21 +314,28 @@ class _Renderer:
 
     def _dispatch(self, macro_name: str, macro_namespace: str | None = None,
                   packages: Any = None) -> Any:
-        search = [self.name]
-        if macro_namespace and macro_namespace not in search:
-            search.append(macro_namespace)
+        """dbt's ``adapter.dispatch``: the project's ``dispatch:`` search order for the
+        namespace (else the namespace alone, or the root project), then dbt's own macros;
+        in each package ``<adapter>__name`` before ``default__name``."""
+        search = self._search_order(macro_namespace)
         for pkg in search:
             macros = self.builtins if pkg == "dbt" else self.macros.get(pkg, {})
-            for prefix in (f"{self.adapter_type}__", "default__", ""):
-                if pkg == self.name and prefix == "" and macro_namespace not in (None, self.name):
-                    continue  # the dispatching macro itself: not an override
+            for prefix in (f"{self.adapter_type}__", "default__"):
                 found = macros.get(prefix + macro_name)
-                if found is not None and (prefix or pkg == "dbt"):
+                if found is not None:
                     return found
         if macro_name in self.builtins:
             return self.builtins[macro_name]
         raise Refused(f"adapter.dispatch('{macro_name}', '{macro_namespace}') found no "
                       "implementation")
+
+    def _search_order(self, namespace: str | None) -> list[str]:
+        for entry in self.project.get("dispatch") or []:
+            if isinstance(entry, dict) and entry.get("macro_namespace") == namespace:
+                order = entry.get("search_order")
+                if isinstance(order, list) and order:
+                    return [str(p) for p in order]
+        return [namespace] if namespace else [self.name]
 
     def _install_context(self) -> None:
         c = self.ctx
@@ -327,9 +347,11 @@ class _Renderer:
             "statement": _needs_warehouse("statement"),
             "load_result": _needs_warehouse("load_result"),
             "log": lambda *a, **k: "", "print": lambda *a, **k: "",
-            "exceptions": _Exceptions(), "adapter": _Adapter(self._dispatch),
+            "exceptions": _Exceptions(), "adapter": _Adapter(self._dispatch, self.adapter_type),
             "modules": _Modules(), "tojson": json.dumps, "fromjson": json.loads,
             "zip": zip, "set": set, "is_incremental": lambda: False,
+            "local_md5": lambda text: hashlib.md5(str(text).encode()).hexdigest(),
+            "fromyaml": _fromyaml, "toyaml": _toyaml,
             "should_full_refresh": lambda: True, "graph": {"nodes": {}, "sources": {}},
             "api": _Namespace("api", {}), "invocation_id": "rocky-import",
             "run_started_at": _dt.datetime(2000, 1, 1), "dbt_version": "1.11.0",
@@ -379,6 +401,18 @@ class _Modules:
 
 
 _MISSING = object()
+
+
+def _fromyaml(text: str) -> Any:
+    import yaml
+
+    return yaml.safe_load(text)
+
+
+def _toyaml(value: Any) -> str:
+    import yaml
+
+    return str(yaml.safe_dump(value, sort_keys=False))
 
 
 def _env_var(name: str, default: Any = _MISSING) -> Any:
