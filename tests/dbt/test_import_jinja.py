@@ -121,6 +121,17 @@ def test_context_features(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         "models/refuse_syntax.sql": "select 1 as x\n{% if %}\n",
         "models/refuse_untyped.sql": "select * from {{ source('app', 'untyped') }}",
         "models/reads_refused.sql": "select * from {{ ref('refuse_var') }}",
+        "models/off.sql": "{{ config(enabled=false) }}\nselect 1 as x",
+        "models/bad_type.sql": "select * from {{ source('app2', 'weird') }}",
+        "models/weird_src.yml": """
+            version: 2
+            sources:
+              - name: app2
+                schema: landing
+                tables:
+                  - name: weird
+                    columns: [{name: id, data_type: "not a type"}]
+        """,
     })
     report = import_dbt(root, tmp_path / "out")
     by = {m.name: m for m in report.models}
@@ -145,10 +156,12 @@ def test_context_features(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert "syntax" in reasons["refuse_syntax"] and by["refuse_syntax"].line == 2
     assert "data_type" in reasons["refuse_untyped"]
     assert "refuse_var, which is refused" in reasons["reads_refused"]
+    assert "not a SQL type (id 'not a type')" in reasons["bad_type"]
+    assert "off" not in by and any("disabled in dbt" in n and "off" in n for n in report.notes)
     assert set(reasons) == {"refuse_statement", "refuse_adapter", "refuse_var", "refuse_env",
                             "refuse_late",
                             "refuse_undefined", "refuse_ref", "refuse_syntax",
-                            "refuse_untyped", "reads_refused"}
+                            "refuse_untyped", "reads_refused", "bad_type"}
     src = (tmp_path / "out" / "sources" / "app.toml").read_text()
     assert 'schema = "landing"' in src and "untyped" not in src
 

@@ -68,7 +68,7 @@ def build(ir: DbtProjectIR, dbt_dir: Path, dest_display: str) -> BuiltProject:
             continue
         seed_types.append((seed, types))
         built.copies[f"seeds/{seed.schema}/{seed.identifier}.csv"] = dbt_dir / seed.csv
-    src_files, relations, unusable = build_sources(ir.sources, seed_types)
+    src_files, relations, unusable = build_sources(ir.sources, seed_types, dialect)
     for out in src_files.values():
         if any(not t.untyped for t in out.tables.values()):
             built.files[f"sources/{out.name}.toml"] = render_source_file(out)

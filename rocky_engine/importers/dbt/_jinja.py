@@ -654,9 +654,14 @@ def jinja_ir(root: Path, project: dict[str, Any]) -> DbtProjectIR:
         return done
 
     models: list[DbtModel] = []
+    disabled: list[str] = []
     for key, meta in metas.items():
+        if meta["cfg"].get("enabled") is False:
+            disabled.append(meta["name"])
+            continue
         sql, refusal, line, cfg, ephemerals = render(key)
         if cfg.get("enabled") is False:
+            disabled.append(meta["name"])
             continue
         yml, yml_file = meta["yml"], meta["yml_file"]
         schema, ident = relation_of(meta, cfg)
@@ -696,9 +701,12 @@ def jinja_ir(root: Path, project: dict[str, Any]) -> DbtProjectIR:
                 skipped.append((m.group(1) if m else "", f.stem,
                                 (f"singular test {rel}: a SQL file of failing rows has no rocky "
                                 "equivalent (write it as an `expression` test)")))
+    project_notes = ((f"disabled in dbt, not imported: {', '.join(sorted(disabled))}",)
+                     if disabled else ())
     return DbtProjectIR(name=name, adapter=r.adapter_type, path="jinja", models=tuple(models),
                         sources=tuple(sources), seeds=tuple(seeds), tests=tuple(tests),
-                        unit_tests=tuple(unit_tests), skipped_tests=tuple(skipped))
+                        unit_tests=tuple(unit_tests), skipped_tests=tuple(skipped),
+                        notes=project_notes)
 
 
 def _template_line(exc: BaseException) -> int:

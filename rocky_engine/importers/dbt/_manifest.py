@@ -184,9 +184,13 @@ def manifest_ir(data: dict[str, Any], project_name: str | None) -> DbtProjectIR:
             expect_format=str(expect.get("format") or "dict"),
             expect=tuple(expect.get("rows") or ()) if isinstance(expect.get("rows"), list) else (),
             overrides=bool(u.get("overrides")), file=u.get("original_file_path", "")))
+    disabled = sorted({str(n.get("name")) for versions in (data.get("disabled") or {}).values()
+                       for n in (versions or []) if isinstance(n, dict)
+                       and n.get("resource_type") == "model"})
+    notes = ((f"disabled in dbt, not imported: {', '.join(disabled)}",) if disabled else ())
     return DbtProjectIR(name=name, adapter=adapter, path="manifest", models=tuple(models),
                         sources=tuple(sources), seeds=tuple(seeds), tests=tuple(tests),
-                        unit_tests=tuple(unit_tests), skipped_tests=tuple(skipped))
+                        unit_tests=tuple(unit_tests), skipped_tests=tuple(skipped), notes=notes)
 
 
 def _singular_target(node: dict[str, Any], by_id: dict[str, str]) -> str:

@@ -84,7 +84,26 @@ def _file_stem(name: str) -> str:
     return stem
 
 
+def rocky_type(data_type: str, dialect: str) -> str | None:
+    """A dbt ``data_type`` as rocky declares source types (DuckDB names); None if not a type.
+
+        >>> rocky_type("varchar(255)", "duckdb"), rocky_type("number(38,0)", "snowflake")
+        ('VARCHAR(255)', 'DECIMAL(38, 0)')
+    """
+    from sqlglot import exp
+    from sqlglot.errors import ParseError
+
+    try:
+        built = exp.DataType.build(data_type, dialect=dialect)
+    except (ParseError, ValueError):
+        return None
+    if dialect == "duckdb":
+        return data_type.upper()
+    return built.sql(dialect="duckdb")
+
+
 def build_sources(sources: tuple[DbtSource, ...], seeds: list[tuple[DbtSeed, dict[str, str]]],
+                  dialect: str = "duckdb",
                   ) -> tuple[dict[str, SourceFileOut], dict[RelKey, str], dict[RelKey, str]]:
     """Source files (by schema), relation -> rocky reference, relation -> why unusable."""
     files: dict[str, SourceFileOut] = {}
@@ -130,15 +149,23 @@ def build_sources(sources: tuple[DbtSource, ...], seeds: list[tuple[DbtSeed, dic
                                 for n, t, d in existing.columns]
             continue
         table = SourceTableOut(src.identifier, src.description, declared_in=src.file)
+        bad_types = []
         for c in src.columns:
-            if c.data_type:
-                table.columns.append((c.name, c.data_type.upper(), c.description))
+            rtype = rocky_type(c.data_type, dialect) if c.data_type else None
+            if rtype:
+                table.columns.append((c.name, rtype, c.description))
             else:
                 table.untyped.append(c.name)
+                if c.data_type:
+                    bad_types.append(f"{c.name} {c.data_type!r}")
         if not src.columns:
             table.untyped.append("*")
         out.tables[src.identifier.lower()] = table
-        if table.untyped:
+        if bad_types:
+            unusable[src.relation] = (
+                f"source {src.source}.{src.name} has a data_type that is not a SQL type "
+                f"({', '.join(bad_types)}) in {src.file}")
+        elif table.untyped:
             what = ("declares no columns" if table.untyped == ["*"] else
                     f"has no data_type for {', '.join(table.untyped)}")
             unusable[src.relation] = (
