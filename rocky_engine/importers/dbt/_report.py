@@ -64,9 +64,9 @@ class ImportReport:
             steps.append("refused models are listed with their reasons in MIGRATION.md: "
                          "port them by hand (or keep them in dbt) and re-run the import")
         if not self.verified:
-            steps.append("prove the migration: rocky import dbt DBT_DIR DEST --verify --force "
-                         "(needs dbt and dbt-duckdb)")
-        steps.append("then: rocky run && rocky test")
+            steps.append(f"prove the migration (needs dbt and dbt-duckdb): rocky import dbt "
+                         f"{self.dbt_dir} {self.dest} --verify --force")
+        steps.append("rocky run && rocky test")
         return steps
 
     def to_json(self) -> dict[str, Any]:
@@ -127,7 +127,7 @@ class ImportReport:
             out += ["## Tests not imported", "", "| model | test | why |", "|---|---|---|"]
             out += [f"| `{s.model}` | `{s.test}` | {_md(s.reason)} |" for s in self.tests_skipped]
             out.append("")
-        out += ["## Next steps", ""] + [f"1. `{s}`" if s.startswith(("cd ", "rocky", "then"))
+        out += ["## Next steps", ""] + [f"1. `{s}`" if s.startswith(("cd ", "rocky "))
                                         else f"1. {s}" for s in self.next_steps()]
         return "\n".join(out) + "\n"
 
