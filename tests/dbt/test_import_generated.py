@@ -15,6 +15,9 @@ from tests.dbt.conftest import dbt_ok
 sys.path.insert(0, str(REPO / "bench"))
 from gen_project import generate, write_dbt_twin
 
+# The first test to need dbt installs it (a minute or two on a fresh machine).
+pytestmark = pytest.mark.timeout(1200)
+
 
 @pytest.mark.slow
 def test_fifty_models_both_paths_and_verify(tmp_path: Path, dbt_exe: Path) -> None:

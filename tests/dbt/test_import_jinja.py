@@ -11,6 +11,9 @@ import pytest
 from rocky_engine.importers.dbt import import_dbt
 from tests.conftest import invoke_cli
 
+# The first test to need dbt installs it (a minute or two on a fresh machine).
+pytestmark = pytest.mark.timeout(1200)
+
 
 def _files(root: Path) -> dict[str, str]:
     return {p.relative_to(root).as_posix(): p.read_text() for p in sorted(root.rglob("*"))

@@ -20,6 +20,9 @@ EXPECTED_STATUS = {
     "big_orders": "refused",          # a Python model
 }
 
+# The first test to need dbt installs it (a minute or two on a fresh machine).
+pytestmark = pytest.mark.timeout(1200)
+
 
 def _import(*args: str) -> tuple[int, dict]:
     res = invoke_cli("import", "dbt", *args, "--format", "json")
