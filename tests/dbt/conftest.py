@@ -11,6 +11,8 @@ from tests.conftest import FIXTURES
 from tests.dbt.dbt_env import dbt_executable, run_dbt
 
 SHOP = FIXTURES / "dbt" / "shop"
+# What a local `dbt run` in the fixture folder leaves behind: never part of a copy.
+_LOCAL = shutil.ignore_patterns("target", "logs", "*.duckdb", "*.duckdb.wal", "rocky")
 
 
 @pytest.fixture(scope="session")
@@ -32,7 +34,7 @@ def dbt_ok(args: list[str], project: Path) -> None:
 @pytest.fixture(scope="session")
 def _shop_compiled(tmp_path_factory: pytest.TempPathFactory, dbt_exe: Path) -> Path:
     root = tmp_path_factory.mktemp("dbt") / "shop"
-    shutil.copytree(SHOP, root)
+    shutil.copytree(SHOP, root, ignore=_LOCAL)
     # status_counts reads the warehouse while compiling (run_query): it needs the tables, as
     # a user's `dbt compile` against their warehouse has them. --full-refresh: the
     # incremental model's full-build query.
@@ -54,5 +56,5 @@ def shop_compiled(tmp_path: Path, _shop_compiled: Path) -> Path:
 def shop_source(tmp_path: Path) -> Path:
     """A fresh copy of the shop dbt project, never compiled (no target/)."""
     root = tmp_path / "shop_src"
-    shutil.copytree(SHOP, root)
+    shutil.copytree(SHOP, root, ignore=_LOCAL)
     return root
