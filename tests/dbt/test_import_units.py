@@ -12,13 +12,16 @@ from rocky_engine.importers.dbt._translate import Translator
 
 
 def test_seed_types_like_dbt() -> None:
-    header = ["i", "big", "f", "d", "ts", "b", "s", "empty", "mixed"]
+    # What dbt-duckdb 1.11 gives the same CSV (checked against `dbt seed` + DESCRIBE).
+    header = ["i", "big", "f", "d", "ts", "b", "s", "empty", "mixed", "yesno", "na"]
     rows = [["1", "3000000000", "1.5", "2024-01-02", "2024-01-02 10:00:00", "true", "x", "",
-             "1"],
-            ["-2", "1", "2", "2024-02-03", "2024-01-02T11:00", "False", "y", "", "a"]]
+             "1", "yes", "1.5"],
+            ["+2", "1", "2.0", "2024-02-03", "2024-01-02T11:00", "FALSE", "y", "", "a", "no",
+             "NA"]]
     assert infer_seed_types(header, rows) == {
         "i": "INTEGER", "big": "BIGINT", "f": "DOUBLE", "d": "DATE", "ts": "TIMESTAMP",
-        "b": "BOOLEAN", "s": "VARCHAR", "empty": "INTEGER", "mixed": "VARCHAR"}
+        "b": "BOOLEAN", "s": "VARCHAR", "empty": "INTEGER", "mixed": "VARCHAR",
+        "yesno": "VARCHAR", "na": "VARCHAR"}
 
 
 def _t(test: str, column: str | None = None, ns: str | None = None, **kw) -> DbtTest:

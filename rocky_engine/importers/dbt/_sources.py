@@ -24,8 +24,11 @@ _INT = re.compile(r"^[+-]?\d+$")
 _NUM = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TS = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
-_BOOL = {"true", "false", "t", "f", "yes", "no", "y", "n"}
-_NULLS = {"", "na", "n/a", "none", "null", "."}
+# dbt's type tester for seeds (dbt-core's agate_helper): only true/false are booleans, only
+# empty and "null" are nulls while inferring. dbt-duckdb then loads the file with DuckDB's CSV
+# reader and those types, as `rocky seed` does: the values read are the same.
+_BOOL = {"true", "false"}
+_NULLS = {"", "null"}
 
 
 def infer_seed_types(header: list[str], rows: list[list[str]]) -> dict[str, str]:
@@ -40,7 +43,7 @@ def infer_seed_types(header: list[str], rows: list[list[str]]) -> dict[str, str]
 def _infer(values: list[str]) -> str:
     if not values:
         return "INTEGER"  # agate: an all-null column is a Number without decimals
-    if all(v.lower() in _BOOL for v in values) and not all(_INT.match(v) for v in values):
+    if all(v.lower() in _BOOL for v in values):
         return "BOOLEAN"
     if all(_NUM.match(v.replace(",", "")) for v in values):
         if all(_INT.match(v.replace(",", "")) for v in values):
