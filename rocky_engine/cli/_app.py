@@ -124,6 +124,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
                             "what it breaks.")),
     "import": ("import_cmds", "Bring a project from another tool into rocky (dbt)."),
     "init": ("project_cmds", "Create a new rocky project in DIRECTORY (empty or new)."),
+    "lsp": ("lsp_cmds", ("Language server over stdio: diagnostics, hover, definition, "
+                         "references, completion.")),
     "lineage": ("lineage_cmds", ("Column lineage of MODEL, MODEL.COLUMN or a source "
                                 "SCHEMA.TABLE.COLUMN.")),
     "run": ("run_cmds", "Compile, then build models in DAG order as views or tables."),
