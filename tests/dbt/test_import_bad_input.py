@@ -106,3 +106,19 @@ def test_clean_import_exits_0(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert out["ok"] is True and out["models"][0]["status"] == "imported"
+
+
+def test_model_not_utf8(tmp_path: Path) -> None:
+    root = _dbt_dir(tmp_path / "p")
+    (root / "models" / "b.sql").write_bytes(b"select '\xff\xfe' as x")
+    _bad([str(root), str(tmp_path / "o")], tmp_path / "o", "models/b.sql:", "cannot read")
+
+
+def test_manifest_with_unexpected_shape(tmp_path: Path) -> None:
+    root = _dbt_dir(tmp_path / "p")
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({
+        "metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json"},
+        "nodes": {"model.p.a": {"resource_type": "model"}}, "sources": {}}))
+    _bad([str(root), str(tmp_path / "o"), "--manifest", str(manifest)], tmp_path / "o",
+         "unexpected shape")

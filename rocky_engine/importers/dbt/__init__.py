@@ -56,7 +56,14 @@ def import_dbt(dbt_dir: str | Path, dest: str | Path | None = None, *,
                              "?): rendered the Jinja instead; run `dbt compile` for the exact path")
                 data = None
     if data is not None:
-        ir = manifest_ir(data, project["name"])
+        from rocky_engine.errors import ConfigError, Location
+
+        try:
+            ir = manifest_ir(data, project["name"])
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            raise ConfigError(f"manifest has an unexpected shape ({type(exc).__name__}: {exc})",
+                              location=Location(str(manifest or "target/manifest.json")),
+                              hint="re-run `dbt compile` with dbt 1.8 or newer") from None
     else:
         from rocky_engine.importers.dbt._jinja import jinja_ir
 

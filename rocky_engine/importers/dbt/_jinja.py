@@ -298,7 +298,7 @@ class _Renderer:
                 folder = path / mp
                 if folder.is_dir():
                     for f in sorted(folder.rglob("*.sql")):
-                        files.append((str(f.relative_to(self.root)), f.read_text(encoding="utf-8")))
+                        files.append((str(f.relative_to(self.root)), _read(f, self.root)))
             self.macros[pkg] = self._load_macros(pkg, files)
         self._install_context()
 
@@ -555,7 +555,7 @@ def jinja_ir(root: Path, project: dict[str, Any]) -> DbtProjectIR:
         cfg = _config_levels(project.get("models") or {}, [pkg, *dirs])
         yml, yml_file = yml_models.get(mname.lower(), ({}, ""))
         cfg.update(yml.get("config") or {})
-        raw = f.read_text(encoding="utf-8")
+        raw = _read(f, root)
         m = _CONFIG_MAT_RE.search(raw) if f.suffix == ".sql" else None
         if m:
             cfg["materialized"] = m.group(1)
@@ -694,7 +694,7 @@ def jinja_ir(root: Path, project: dict[str, Any]) -> DbtProjectIR:
         if base.is_dir():
             for f in sorted(base.rglob("*.sql")):
                 rel = f.relative_to(root).as_posix()
-                text = f.read_text(encoding="utf-8")
+                text = _read(f, root)
                 if _TEST_BLOCK_RE.search(text):
                     continue  # a generic test definition, not a singular test
                 m = re.search(r"""ref\(\s*['"](\w+)['"]""", text)
@@ -707,6 +707,17 @@ def jinja_ir(root: Path, project: dict[str, Any]) -> DbtProjectIR:
                         sources=tuple(sources), seeds=tuple(seeds), tests=tuple(tests),
                         unit_tests=tuple(unit_tests), skipped_tests=tuple(skipped),
                         notes=project_notes)
+
+
+def _read(path: Path, root: Path) -> str:
+    from rocky_engine.errors import ConfigError, Location
+
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read: {exc}", location=Location(
+            path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)),
+            hint="dbt files are UTF-8 text") from None
 
 
 def _template_line(exc: BaseException) -> int:
