@@ -188,3 +188,20 @@ def test_dispatch_search_order_lets_the_project_override(tmp_path: Path) -> None
         f.write("dispatch:\n  - macro_namespace: helpers\n    search_order: [ctx, helpers]\n")
     import_dbt(root, tmp_path / "b")
     assert "UPPER(kind)" in (tmp_path / "b" / "models" / "m.sql").read_text()
+
+
+def test_names_rocky_cannot_take_are_refused(tmp_path: Path) -> None:
+    root = _project(tmp_path / "p", {
+        "models/my-model.sql": "select 1 as x",
+        "models/fine.sql": "select 1 as x",
+        "dbt_packages/helpers/models/fine.sql": "select 2 as x",
+    })
+    report = import_dbt(root, tmp_path / "out")
+    by = {(m.name, m.file): m for m in report.models}
+    assert "not a plain identifier" in by[("my-model", "models/my-model.sql")].notes[0]
+    dup = by[("fine", "dbt_packages/helpers/models/fine.sql")]
+    assert dup.status == "refused" and "also named `fine`" in dup.notes[0]
+    assert by[("fine", "models/fine.sql")].status == "imported"
+    from rocky_engine.context import Context
+
+    assert Context.load(tmp_path / "out").compile().ok

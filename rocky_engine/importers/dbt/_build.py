@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rocky_engine.config import IDENT_RE
 from rocky_engine.importers.dbt._ir import DbtModel, DbtProjectIR, RelKey
 from rocky_engine.importers.dbt._report import (
     IMPORTED,
@@ -89,10 +90,22 @@ def build(ir: DbtProjectIR, dbt_dir: Path, dest_display: str) -> BuiltProject:
     upstream: dict[str, tuple[str, ...]] = {}
     for m in ir.models:
         rep = ModelReport(m.name, IMPORTED, m.file, m.line, list(m.notes))
+        if m.name.lower() in reports:
+            # Same name in two packages: rocky model names are unique across the project.
+            rep.status = REFUSED
+            rep.notes.insert(0, f"another model is also named `{m.name}` "
+                             f"({reports[m.name.lower()].file}): rocky model names are unique")
+            reports[f"{m.name.lower()}#{len(reports)}"] = rep
+            continue
         reports[m.name.lower()] = rep
         if m.refusal:
             rep.status = REFUSED
             rep.notes.insert(0, m.refusal)
+            continue
+        if not IDENT_RE.match(m.name):
+            rep.status = REFUSED
+            rep.notes.insert(0, f"model name `{m.name}` is not a plain identifier, which rocky "
+                             "model names are ([A-Za-z_][A-Za-z0-9_]*): rename it in dbt")
             continue
         if m.name.lower() in ephemeral:
             rep.notes.append("ephemeral: inlined into the models that read it, as dbt does "
@@ -197,11 +210,13 @@ def build(ir: DbtProjectIR, dbt_dir: Path, dest_display: str) -> BuiltProject:
 
     # Files -------------------------------------------------------------------------
     incremental_ok = incremental_supported()
+    written: set[str] = set()
     for m in ir.models:
         key = m.name.lower()
         rep = reports[key]
-        if rep.status == REFUSED or key in ephemeral:
+        if rep.status == REFUSED or key in ephemeral or key in written:
             continue
+        written.add(key)
         path = _rocky_path(m)
         rep.rocky_file = path
         built.relations[m.name] = m.relation

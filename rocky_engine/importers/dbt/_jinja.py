@@ -550,8 +550,16 @@ def jinja_ir(root: Path, project: dict[str, Any]) -> DbtProjectIR:
                 found.append((pkg, f, f.relative_to(root).as_posix(),
                               list(f.relative_to(base).parent.parts)))
     metas: dict[str, dict[str, Any]] = {}
+    duplicates: list[DbtModel] = []
     for pkg, f, rel, dirs in found:
         mname = f.stem
+        if mname.lower() in metas:  # the root project's comes first, as ref() prefers it
+            duplicates.append(DbtModel(
+                name=mname, package=pkg, file=rel, relation=("", ""), materialized="view",
+                sql=None, refusal=(f"another model is also named `{mname}` "
+                                   f"({metas[mname.lower()]['rel']}): rocky model names are "
+                                   "unique")))
+            continue
         cfg = _config_levels(project.get("models") or {}, [pkg, *dirs])
         yml, yml_file = yml_models.get(mname.lower(), ({}, ""))
         cfg.update(yml.get("config") or {})
@@ -701,6 +709,7 @@ def jinja_ir(root: Path, project: dict[str, Any]) -> DbtProjectIR:
                 skipped.append((m.group(1) if m else "", f.stem,
                                 (f"singular test {rel}: a SQL file of failing rows has no rocky "
                                 "equivalent (write it as an `expression` test)")))
+    models.extend(duplicates)
     project_notes = ((f"disabled in dbt, not imported: {', '.join(sorted(disabled))}",)
                      if disabled else ())
     return DbtProjectIR(name=name, adapter=r.adapter_type, path="jinja", models=tuple(models),

@@ -72,10 +72,14 @@ def _patch_file(node: dict[str, Any]) -> str:
 def _model(node: dict[str, Any], ephemeral: set[str]) -> DbtModel:
     cfg = node.get("config") or {}
     name = node["name"]
+    notes: list[str] = []
+    if node.get("version") is not None:
+        # Versioned models share a name in dbt; rocky names must be unique.
+        name = f"{name}_v{node['version']}"
+        notes.append(f"version {node['version']} of dbt model `{node['name']}`: named `{name}`")
     file = node.get("original_file_path") or node.get("path") or ""
     materialized = str(cfg.get("materialized") or "view")
     relation = rel_key(node.get("schema") or "", node.get("alias") or name)
-    notes: list[str] = []
     refusal = None
     sql = None
     if node.get("language", "sql") != "sql":
@@ -131,7 +135,7 @@ def manifest_ir(data: dict[str, Any], project_name: str | None) -> DbtProjectIR:
     for uid, n in nodes.items():
         rt = n.get("resource_type")
         if rt == "model":
-            by_id[uid] = n["name"]
+            by_id[uid] = n["name"] if n.get("version") is None else f"{n['name']}_v{n['version']}"
         elif rt == "seed":
             by_id[uid] = f"seed:{n['name']}"
         elif rt == "snapshot":
