@@ -102,6 +102,12 @@ def test_incremental_config_mapping() -> None:
         "strategy": "delete+insert", "unique_key": ["a", "b"],
         "on_schema_change": "append_new_columns"}
     assert _incremental(_model(incremental_strategy="append")) is None  # no key, no watermark
+    raw = ("select * from x {% if is_incremental() %}\n  where loaded_at >= (select max(loaded_at)"
+           " from {{ this }})\n{% endif %}")
+    assert _incremental(_model(incremental_strategy="append", raw_code=raw)) == {
+        "strategy": "append", "watermark": "loaded_at"}
+    assert _incremental(_model(unique_key="id", raw_code=raw)) == {
+        "strategy": "merge", "unique_key": ["id"], "watermark": "loaded_at"}
 
 
 def test_translator_keeps_aliases_and_ctes() -> None:

@@ -229,9 +229,10 @@ def build(ir: DbtProjectIR, dbt_dir: Path, dest_display: str) -> BuiltProject:
             sidecar["materialized"] = "incremental"
             sidecar["incremental"] = inc
             rep.notes.append("incremental: imported as rocky incremental "
-                             f"({', '.join(f'{k}={v}' for k, v in inc.items())}); dbt's "
-                             "is_incremental() filter is not carried over: the full query "
-                             "is merged on the key (set [incremental] watermark to read less)")
+                             f"({', '.join(f'{k}={v}' for k, v in inc.items())})"
+                             + ("" if "watermark" in inc else "; dbt's is_incremental() filter "
+                                "was not recognised: the full query is merged on the key (set "
+                                "[incremental] watermark to read less)"))
         elif mat == "incremental":
             sidecar["materialized"] = "table"
             why = ("this rocky version has no incremental models" if not incremental_ok else
@@ -304,17 +305,38 @@ def _test_order(test: dict[str, Any]) -> tuple[str, ...]:
             str(test.get("expression") or ""), str(test.get("to") or ""))
 
 
+_WATERMARK_RE = re.compile(
+    r"{%-?\s*if\s+is_incremental\(\)\s*-?%}.*?\b(\w+)\s*>=?\s*\(\s*select\s+max\(\s*(\w+)\s*\)"
+    r"\s+from\s+{{\s*this\s*}}\s*\).*?{%-?\s*endif", re.IGNORECASE | re.DOTALL)
+
+
+def watermark_of(raw_sql: str) -> str | None:
+    """The output column dbt's ``is_incremental()`` filter compares with the table's maximum.
+
+        >>> watermark_of("select * from x {% if is_incremental() %} where updated_at > "
+        ...              "(select max(updated_at) from {{ this }}) {% endif %}")
+        'updated_at'
+    """
+    m = _WATERMARK_RE.search(raw_sql)
+    return m.group(2) if m else None
+
+
 def _incremental(m: DbtModel) -> dict[str, Any] | None:
-    """rocky's ``[incremental]`` for a dbt incremental model; None when it has no key (an
-    append would need a watermark, which dbt keeps inside its is_incremental() filter)."""
+    """rocky's ``[incremental]`` for a dbt incremental model; None when neither a key nor the
+    watermark of dbt's is_incremental() filter says how to apply new rows."""
     key = m.incremental.get("unique_key")
-    if not key:
-        return None
     strategy = m.incremental.get("incremental_strategy")
+    watermark = watermark_of(str(m.incremental.get("raw_code") or ""))
+    if not key:
+        if strategy == "append" and watermark:
+            return {"strategy": "append", "watermark": watermark}
+        return None
     out: dict[str, Any] = {
         "strategy": strategy if strategy in ("merge", "delete+insert") else "merge",
         "unique_key": [key] if isinstance(key, str) else [str(k) for k in key],
     }
+    if watermark:
+        out["watermark"] = watermark
     osc = m.incremental.get("on_schema_change")
     if osc in ("fail", "append_new_columns", "sync_all_columns"):
         out["on_schema_change"] = osc

@@ -684,8 +684,9 @@ def jinja_ir(root: Path, project: dict[str, Any]) -> DbtProjectIR:
             sql=sql, refusal=refusal, line=line, description=str(yml.get("description") or ""),
             columns=_columns(yml.get("columns")), schema_file=yml_file, notes=tuple(notes),
             ephemeral_ctes=tuple(ephemerals),
-            incremental={k: cfg[k] for k in ("unique_key", "incremental_strategy",
-                                             "on_schema_change") if cfg.get(k) is not None}))
+            incremental={**{k: cfg[k] for k in ("unique_key", "incremental_strategy",
+                                                "on_schema_change") if cfg.get(k) is not None},
+                         "raw_code": meta["raw"]}))
         att = meta["name"]
         got, skip = _tests_of(yml.get("data_tests") or yml.get("tests"), att, None, yml_file)
         tests += got

@@ -94,6 +94,8 @@ def _model(node: dict[str, Any], ephemeral: set[str]) -> DbtModel:
                  if n in ephemeral)
     incremental = {k: cfg.get(k) for k in ("unique_key", "incremental_strategy",
                                            "on_schema_change") if cfg.get(k) is not None}
+    if materialized == "incremental":
+        incremental["raw_code"] = node.get("raw_code") or ""
     for hook in ("pre-hook", "post-hook"):
         if cfg.get(hook):
             notes.append(f"{hook}s are not imported ({len(cfg[hook])}): rocky runs no hooks")
