@@ -31,7 +31,7 @@ PAGES = sorted(DOCS.glob("*.md")) + [REPO / "README.md"]
 COMMANDS = [path for path, _ in iter_commands()]
 # Pages a newcomer reads; generated pages (cli.md, diagnostics.md) are checked elsewhere.
 PROSE = ["index.md", "quickstart.md", "concepts.md", "json.md", "github-action.md",
-         "performance.md", "warehouses.md", "dbt.md"]
+         "performance.md", "site.md", "warehouses.md", "dbt.md"]
 
 # DESIGN §2: the JSON fields scripts depend on ("fields may be added, never renamed").
 CONTRACT: dict[str, set[str]] = {
@@ -61,7 +61,7 @@ CONTRACT_VALUES: dict[str, set[str]] = {
                    "not_run"},
 }
 JSON_SECTIONS = {"compile", "lineage", "run", "test", "branch diff", "drift", "repair",
-                 "explain", "gen-tests", "import dbt"}
+                 "explain", "gen-tests", "docs", "import dbt"}
 
 
 def _read(page: str | Path) -> str:
@@ -399,6 +399,7 @@ def real_output(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str,
     finally:
         con.close()
     out["drift"] = _json("drift", *p)
+    out["docs"] = _json("docs", *p)
     out["repair"] = _json("repair", *p)
     # The dbt fixture through the Jinja path (no dbt needed): refusals and skipped tests.
     code, text = _cli("import", "dbt", str(REPO / "fixtures" / "dbt" / "shop"),
