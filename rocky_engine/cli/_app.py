@@ -124,6 +124,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
                           "lineage, drift.")),
     "drift": ("drift_cmds", ("Compare the live warehouse with sources/: what changed, how sure, "
                             "what it breaks.")),
+    "import": ("import_cmds", "Bring a project from another tool into rocky (dbt)."),
     "init": ("project_cmds", "Create a new rocky project in DIRECTORY (empty or new)."),
     "lsp": ("lsp_cmds", ("Language server over stdio: diagnostics, hover, definition, "
                          "references, completion.")),
