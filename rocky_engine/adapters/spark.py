@@ -283,6 +283,10 @@ class SparkAdapter:
             raise WarehouseError(f"cannot rename {schema}.{old}: it does not exist")
         self.execute(f"ALTER {kind.upper()} {_qualified(schema, old)} RENAME TO "
                      f"{_qualified(schema, new)}")
+        if not self.settings.local:
+            # Spark Connect: this session may hold a listing of the files a table of the
+            # new name had before another client dropped it.
+            self.execute(f"REFRESH TABLE {_qualified(schema, new)}")
 
     def drop_relation(self, schema: str, name: str, *, kind: str | None = None) -> None:
         kind = kind or self.relations(schema).get(name.lower())

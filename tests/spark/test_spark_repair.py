@@ -6,6 +6,7 @@ upstream tables) by default, or on a Spark branch database (``validate_on =
 from __future__ import annotations
 
 import hashlib
+import json
 import sys
 from pathlib import Path
 
@@ -32,8 +33,10 @@ def _snapshot(spark: SparkAdapter, schema: str = "main") -> dict[str, object]:
     out: dict[str, object] = {}
     for name, kind in sorted(spark.relations(schema).items()):
         if kind == "view":
-            rows = spark.fetchall(f"SHOW CREATE TABLE `{schema}`.`{name}`")
-            out[name] = ("view", rows[0][0])
+            # The view's SQL (a view WITH SCHEMA EVOLUTION re-records its column types
+            # when read after an upstream change: Spark's metadata, not a write).
+            (meta,) = spark.fetchall(f"DESCRIBE TABLE EXTENDED `{schema}`.`{name}` AS JSON")[0]
+            out[name] = ("view", json.loads(meta)["view_text"])
         else:
             rows = spark.fetchall(f"SELECT * FROM `{schema}`.`{name}`")
             out[name] = ("table", len(rows),
