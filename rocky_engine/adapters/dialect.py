@@ -207,7 +207,7 @@ RULES: dict[str, TargetRules] = {
     ),
     # Spark: QUALIFY kept as written (sqlglot's rewrite is switched off for Spark when
     # spark_dialect is imported); DATE_TRUNC gives a TIMESTAMP there as on Postgres.
-    "spark": TargetRules(fixups=(_pg_date_trunc,), refusals=(_spark.refuse,)),
+    "spark": TargetRules(fixups=(_pg_date_trunc, _spark.lateral), refusals=(_spark.refuse,)),
 }
 
 

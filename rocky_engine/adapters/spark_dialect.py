@@ -67,3 +67,22 @@ def refuse(node: exp.Expr) -> str | None:
     if isinstance(node, exp.TableSample):
         return "USING SAMPLE / TABLESAMPLE"
     return None
+
+
+# ---------------------------------------------------------------------------- fix-ups
+
+
+def lateral(node: exp.Expr) -> exp.Expr:
+    """A derived table in FROM that reads an outer table's columns is ``LATERAL``: DuckDB
+    infers that (the qualified tree drops the keyword), Spark needs it spelled."""
+    if not isinstance(node, exp.Subquery) or not isinstance(node.this, exp.Select) or \
+            not isinstance(node.parent, exp.Join | exp.From):
+        return node
+    inner = node.this
+    own = {t.alias_or_name.lower() for t in inner.find_all(exp.Table)}
+    own |= {s.alias_or_name.lower() for s in inner.find_all(exp.Subquery)}
+    own |= {c.alias_or_name.lower() for c in inner.find_all(exp.CTE)}
+    if not any(c.table and c.table.lower() not in own for c in inner.find_all(exp.Column)):
+        return node
+    return exp.Lateral(this=exp.Subquery(this=inner.copy()),
+                       alias=node.args.get("alias").copy() if node.args.get("alias") else None)

@@ -34,7 +34,7 @@ from rocky_engine.compiler.positions import Site
 from rocky_engine.errors import Diagnostic, Severity
 from rocky_engine.project import Project
 
-RENDER_VERSION = 1
+RENDER_VERSION = 2  # 2: Spark LATERAL fix-up
 # Model references are rendered into this schema, replaced by the real one per build.
 _PLACEHOLDER = "__rocky_target__"
 

@@ -49,9 +49,7 @@ def _project(kind: str, tmp_path: Path) -> Path:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["shop", pytest.param("valid", marks=pytest.mark.xfail(
-    strict=True, reason="known bug: a model of the valid corpus renders for Spark with a "
-    "column Spark cannot resolve ([UNRESOLVED_COLUMN] `o`.`amount`); not yet investigated"))])
+@pytest.mark.parametrize("kind", ["shop", "valid"])
 def test_warehouse_types_match_sparks_catalog(spark: SparkAdapter, kind: str,
                                               tmp_path: Path) -> None:
     ctx = Context.load(_project(kind, tmp_path))
