@@ -84,8 +84,8 @@ def main(connect_url: str, tmp_path: Path) -> None:
         a.drop_table("raw", "payments")
         a.rename("raw", "payments_new", "payments", kind="table")
     report = ctx.drift(record=False)
-    assert [(c.kind, c.column, c.new_column) for c in report.changes] == [
-        ("column_renamed", "method", "payment_method")]
+    changes = [(c.kind, c.table, c.column, c.new_column) for c in report.changes]
+    assert ("column_renamed", "raw.payments", "method", "payment_method") in changes, changes
     assert "stg_payments" in {i.model for i in report.impact}
 
 

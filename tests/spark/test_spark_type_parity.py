@@ -33,7 +33,18 @@ REFUSED: dict[str, set[str]] = {
 }
 
 # (project, model, column) -> (rocky's warehouse_type, Spark's type).
-KNOWN_DIFFERENCES: dict[tuple[str, str, str], tuple[str, str]] = {}
+KNOWN_DIFFERENCES: dict[tuple[str, str, str], tuple[str, str]] = {
+    # decimal * double literal: Spark computes in DOUBLE
+    ("valid", "case_when", "net_amount"): ("DECIMAL(12,2)", "DOUBLE"),
+    # DATE - DATE (DATEDIFF) is BIGINT on Spark
+    ("valid", "date_funcs", "age_days"): ("INTEGER", "BIGINT"),
+    # DATE_TRUNC gives Spark's TIMESTAMP (local time zone), not TIMESTAMP_NTZ
+    ("valid", "date_funcs", "order_month"): ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE"),
+    ("valid", "mart", "order_month"): ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE"),
+    # FLOAT arithmetic and ROUND of a FLOAT
+    ("valid", "events", "double_score"): ("FLOAT", "DOUBLE"),
+    ("valid", "events", "rounded_score"): ("DOUBLE", "FLOAT"),
+}
 
 
 def _project(kind: str, tmp_path: Path) -> Path:
