@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rocky_engine.errors import Diagnostic, Severity
+from rocky_engine.errors import Diagnostic, Severity, Subject
 
 
 @dataclass(frozen=True)
@@ -119,12 +119,18 @@ CODES: dict[str, Code] = {c.code: c for c in _TABLE}
 
 def diag(code: str, message: str, *, file: str = "", line: int = 0, col: int = 0,
          hint: str | None = None, snippet: str | None = None, model: str | None = None,
-         end_col: int = 0, severity: Severity | None = None) -> Diagnostic:
-    """A :class:`Diagnostic` for a code of the table (its default severity unless given)."""
+         end_col: int = 0, severity: Severity | None = None,
+         subjects: tuple[Subject, ...] | None = None) -> Diagnostic:
+    """A :class:`Diagnostic` for a code of the table (its default severity unless given).
+
+    ``subjects`` default to the model itself (a finding is at least about its model).
+    """
     spec = CODES[code]
+    if subjects is None:
+        subjects = (Subject(model.lower()),) if model else ()
     return Diagnostic(code=code, severity=severity or spec.severity, message=message, file=file,
                       line=line, col=col, hint=hint, snippet=snippet, model=model,
-                      end_col=end_col)
+                      end_col=end_col, subjects=subjects)
 
 
 def render_docs() -> str:

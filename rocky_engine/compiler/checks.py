@@ -30,8 +30,9 @@ from __future__ import annotations
 from sqlglot import exp
 
 from rocky_engine.compiler.positions import Site
+from rocky_engine.compiler.subjects import SourceTracer, subjects_of_nodes, unique
 from rocky_engine.compiler.types import category, render
-from rocky_engine.errors import Diagnostic
+from rocky_engine.errors import Diagnostic, Subject
 
 _COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.NullSafeEQ,
                 exp.NullSafeNEQ, exp.Is)
@@ -63,8 +64,17 @@ def _role(cls: type) -> int:
     return found
 
 
-def check_types(tree: exp.Expr, site: Site) -> list[Diagnostic]:
+def check_types(tree: exp.Expr, site: Site, tracer: SourceTracer | None = None,
+                ) -> list[Diagnostic]:
+    """Every finding names its subjects: the upstream columns the offending operands read."""
     out: list[Diagnostic] = []
+    if tracer is None:
+        from sqlglot.optimizer.scope import build_scope
+
+        from rocky_engine.compiler.infer import relation_name
+
+        tracer = SourceTracer(build_scope(tree), relation_name)
+    about = _Subjects(site, tracer)
     for node in tree.walk():
         role = _ROLE.get(type(node))
         if role is None:
@@ -73,26 +83,41 @@ def check_types(tree: exp.Expr, site: Site) -> list[Diagnostic]:
             continue
         if isinstance(node, _COMPARISONS):
             if not isinstance(node, exp.Is):
-                _comparison(node, node.this, node.expression, site, out)
+                _comparison(node, node.this, node.expression, site, out, about)
         elif isinstance(node, exp.In):
             for item in node.expressions:
-                _comparison(node, node.this, item, site, out)
+                _comparison(node, node.this, item, site, out, about)
         elif isinstance(node, exp.Between):
             for bound in (node.args.get("low"), node.args.get("high")):
                 if bound is not None:
-                    _comparison(node, node.this, bound, site, out)
+                    _comparison(node, node.this, bound, site, out, about)
         elif isinstance(node, _ARITHMETIC):
-            _arithmetic(node, site, out)
+            _arithmetic(node, site, out, about)
         elif isinstance(node, exp.Neg):
             kind = _kind(node.this)
             if kind in ("text", "boolean", "temporal"):
                 out.append(site.at("R111", f"unary minus on {_describe(node.this)}", node=node,
-                                   hint="CAST it to a numeric type first"))
+                                   hint="CAST it to a numeric type first",
+                                   subjects=about(node.this)))
         elif isinstance(node, (exp.Sum, exp.Avg)) and not isinstance(node.this, exp.Star):
-            _aggregate(node, site, out)
+            _aggregate(node, site, out, about)
         elif isinstance(node, exp.SetOperation):
-            _set_operation(node, site, out)
+            _set_operation(node, site, out, about)
     return out
+
+
+class _Subjects:
+    """The subjects of a finding: upstream columns of its operands, else the model."""
+
+    def __init__(self, site: Site, tracer: SourceTracer) -> None:
+        self._site = site
+        self.tracer = tracer
+
+    def __call__(self, *nodes: exp.Expr) -> tuple[Subject, ...]:
+        found: list[Subject] = []
+        for node in nodes:
+            found.extend(subjects_of_nodes(self.tracer.nodes(node)))
+        return unique(found) or (Subject(self._site.relation),)
 
 
 def _kind(node: exp.Expr | None) -> str:
@@ -117,7 +142,7 @@ def _describe(node: exp.Expr) -> str:
 
 
 def _comparison(node: exp.Expr, left: exp.Expr, right: exp.Expr, site: Site,
-                out: list[Diagnostic]) -> None:
+                out: list[Diagnostic], about: _Subjects) -> None:
     if isinstance(right, (exp.Subquery, exp.Select)) or _is_string_literal(left) \
             or _is_string_literal(right):
         return
@@ -129,7 +154,7 @@ def _comparison(node: exp.Expr, left: exp.Expr, right: exp.Expr, site: Site,
     what = "join key" if join else "comparison"
     out.append(site.at(
         code, f"{what} compares {_describe(left)} with {_describe(right)}", node=node,
-        hint="CAST one side so both have the same type"))
+        hint="CAST one side so both have the same type", subjects=about(left, right)))
 
 
 def _join_key(node: exp.Expr) -> bool:
@@ -141,7 +166,7 @@ def _join_key(node: exp.Expr) -> bool:
     return isinstance(parent, exp.Join) and isinstance(node, exp.EQ)
 
 
-def _arithmetic(node: exp.Binary, site: Site, out: list[Diagnostic]) -> None:
+def _arithmetic(node: exp.Binary, site: Site, out: list[Diagnostic], about: _Subjects) -> None:
     symbol = _SYMBOL.get(type(node), "?")
     for side in (node.this, node.expression):
         kind = _kind(side)
@@ -151,21 +176,24 @@ def _arithmetic(node: exp.Binary, site: Site, out: list[Diagnostic]) -> None:
             out.append(site.at(
                 "R111", f"arithmetic `{symbol}` on {_describe(side)}", node=node,
                 hint="CAST it to a numeric type first" if kind != "temporal"
-                else "use date functions (date_diff, + INTERVAL) for dates"))
+                else "use date functions (date_diff, + INTERVAL) for dates",
+                subjects=about(side)))
             return
 
 
-def _aggregate(node: exp.Expr, site: Site, out: list[Diagnostic]) -> None:
+def _aggregate(node: exp.Expr, site: Site, out: list[Diagnostic], about: _Subjects) -> None:
     arg = node.this
     kind = _kind(arg)
     name = "SUM" if isinstance(node, exp.Sum) else "AVG"
     bad = {"SUM": ("text", "temporal"), "AVG": ("text", "boolean")}[name]
     if kind in bad:
         out.append(site.at("R112", f"{name} of non-numeric {_describe(arg)}", node=node,
-                           hint="aggregate a numeric column, or CAST it"))
+                           hint="aggregate a numeric column, or CAST it",
+                           subjects=about(arg)))
 
 
-def _set_operation(node: exp.SetOperation, site: Site, out: list[Diagnostic]) -> None:
+def _set_operation(node: exp.SetOperation, site: Site, out: list[Diagnostic],
+                   about: _Subjects) -> None:
     if node.args.get("by_name"):
         return  # UNION BY NAME matches columns by name, not position
     left, right = node.left, node.right
@@ -179,7 +207,9 @@ def _set_operation(node: exp.SetOperation, site: Site, out: list[Diagnostic]) ->
     if len(lsel) != len(rsel):
         out.append(site.at(
             "R113", f"{op} branches have {len(lsel)} and {len(rsel)} columns", node=right,
-            width=6, hint="both sides of a set operation need the same number of columns"))
+            width=6, hint="both sides of a set operation need the same number of columns",
+            subjects=tuple(Subject(r) for r in about.tracer.relations(
+                about.tracer.scope_of(node))) or None))
         return
     for i, (a, b) in enumerate(zip(lsel, rsel), 1):
         ka, kb = _kind(a), _kind(b)
@@ -190,4 +220,4 @@ def _set_operation(node: exp.SetOperation, site: Site, out: list[Diagnostic]) ->
         out.append(site.at(
             "R114", f"{op} column {i} (`{a.alias_or_name}`) is {render(a.type)} in one branch "
             f"and {render(b.type)} in the other", node=b,
-            hint="CAST the branches to the same type"))
+            hint="CAST the branches to the same type", subjects=about(a, b)))
