@@ -25,11 +25,17 @@ COLUMN_NULLABILITY_CHANGED = "column_nullability_changed"
 TABLE_ADDED = "table_added"
 TABLE_REMOVED = "table_removed"
 TABLE_RENAMED = "table_renamed"
+COLUMN_VALUES_CHANGED = "column_values_changed"
 
 KINDS = (
     COLUMN_ADDED, COLUMN_REMOVED, COLUMN_RENAMED, COLUMN_TYPE_CHANGED,
     COLUMN_NULLABILITY_CHANGED, TABLE_ADDED, TABLE_REMOVED, TABLE_RENAMED,
+    COLUMN_VALUES_CHANGED,
 )
+# Changes after which readers of the old column / table cannot compile.
+BREAKING_KINDS = (COLUMN_REMOVED, COLUMN_RENAMED, TABLE_REMOVED, TABLE_RENAMED)
+# ``change`` of a column_values_changed.
+VALUE_CHANGES = ("scale", "new_values", "nulls", "duplicates", "format")
 
 BROKEN = "broken"
 AFFECTED = "affected"
@@ -85,6 +91,12 @@ class Change:
     nullable: bool | None = None
     columns: tuple[LiveColumn, ...] = ()
     source_file: str | None = None
+
+    def ref(self) -> dict[str, Any]:
+        """A short reference to this change (what an impact says caused it)."""
+        return {"kind": self.kind, "table": self.table, "column": self.column,
+                "new_column": self.new_column, "new_table": self.new_table,
+                "change": self.change}
 
     @property
     def source_node(self) -> str | None:
@@ -159,6 +171,10 @@ class Impact:
     path: tuple[str, ...] = ()
     reason: str = ""
     diagnostic: Diagnostic | None = None
+    # The change(s) that caused it (for ``broken``: those the new errors are blamed on).
+    causes: tuple[Change, ...] = ()
+    # Value drift: the intent rules, column intents and tests that may no longer hold.
+    at_risk: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -169,6 +185,8 @@ class Impact:
             "path": list(self.path),
             "reason": self.reason,
             "diagnostic": self.diagnostic.to_json() if self.diagnostic else None,
+            "caused_by": [c.ref() for c in self.causes],
+            "at_risk": list(self.at_risk),
         }
 
 
