@@ -95,6 +95,15 @@ _TABLE: tuple[Code, ...] = (
     Code("R199", _E, "internal compiler error",
          "The compiler failed on this model; please report it with the SQL.",
          "(none)"),
+    Code("R550", _E, "incompatible value types",
+         "The values of one CASE, COALESCE, IF, NULLIF, GREATEST or LEAST have types DuckDB "
+         "cannot unify (text with a non-text value, a date with a number, a boolean with a "
+         "DECIMAL or DOUBLE, ...).",
+         "CASE WHEN paid THEN amount ELSE status END   -- DECIMAL and VARCHAR"),
+    Code("R551", _E, "numeric function of non-numeric",
+         "ABS, ROUND, FLOOR, CEIL, SIGN, SQRT, LN, LOG, EXP, POWER or CBRT of a value that is "
+         "not a number (text, boolean, date/time, interval).",
+         "SELECT ROUND(status) FROM raw.orders"),
     Code("W130", _W, "unknown column type",
          "The type of an output column cannot be inferred. Counted and shown; "
          "an error under `rocky compile --strict`. Add a CAST to make it known.",

@@ -36,6 +36,7 @@ EXPECTED: dict[str, list[tuple[str, list[str]]]] = {
     "R110_date_greater_than_number": [("bad", ["stg_orders.order_date"])],
     "R110_varchar_equals_number": [("bad", ["stg_orders.status"])],
     "R111_varchar_plus_number": [("bad", ["stg_orders.status"])],
+    "R111_timestamp_plus_integer": [("bad", ["raw.payments.paid_at"])],
     "R112_sum_of_varchar": [("bad", ["stg_orders.status"])],
     "R113_union_arity": [("bad", ["stg_orders", "raw.payments"])],
     "R114_union_types": [("bad", ["stg_orders.amount", "raw.payments.method"])],
@@ -45,6 +46,8 @@ EXPECTED: dict[str, list[tuple[str, list[str]]]] = {
     "R122_contract_nullability": [("bad", ["bad.status"])],
     "R122_contract_nullable_outer_join": [("bad", ["bad.order_id"])],
     "R123_invalid_contract_type": [("bad", ["bad.order_id"])],
+    "R550_case_text_and_number": [("bad", ["stg_orders.amount", "stg_orders.status"])],
+    "R551_round_of_varchar": [("bad", ["stg_orders.status"])],
     "W130_unknown_type": [("bad", ["bad.scored", "stg_orders.amount"])],
     "W131_stale_intent": [("bad", ["bad"])],
 }
