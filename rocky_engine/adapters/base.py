@@ -3,6 +3,12 @@
 SQL is built as sqlglot expressions and generated for ``adapter.dialect``; engine code
 never writes warehouse-specific SQL strings. Capabilities are class constants so the
 engine can ask rather than assume (``adapter.SUPPORTS_TRANSACTIONAL_DDL``).
+
+Optional capabilities (read with ``getattr``, so an adapter without them still works):
+
+* ``SAMPLE_METHOD``: a ``TABLESAMPLE`` method of the adapter's dialect that accepts a
+  percentage and a seed (DuckDB and PostgreSQL ``"SYSTEM"``); drift fingerprints of large
+  tables are then read from a repeatable sample instead of the whole table.
 """
 
 from __future__ import annotations

@@ -21,6 +21,9 @@ class DuckDBAdapter:
     SUPPORTS_TRANSACTIONAL_DDL = True
     SUPPORTS_ZERO_COPY_VIEWS = True
     SINGLE_WRITER_PROCESS = True
+    # Optional capability read by drift profiling: the TABLESAMPLE method used (with a
+    # seed) to fingerprint large tables: row-level, so a batch appended last is sampled too.
+    SAMPLE_METHOD = "BERNOULLI"
 
     def __init__(self, path: str | Path, *, read_only: bool = False, sandboxed: bool = False,
                  create: bool = True) -> None:

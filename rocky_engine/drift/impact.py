@@ -7,8 +7,11 @@ says what reads each source column) and against the live sources. A model column
   errors say — and so is every column downstream of a broken one (a model that reads a
   broken model cannot be built either);
 - ``affected`` when it still compiles but its values may change: a narrowing type change
-  flowing into it, a widening one that changes its inferred type, or a column that may now
-  be NULL.
+  flowing into it, a widening one that changes its inferred type, a column that may now
+  be NULL, or drift in the values of a source column (``column_values_changed``) reaching
+  it — through value edges for ``scale``/``format``, through any edge (filters, joins,
+  groups included) for ``new_values``/``nulls``/``duplicates``, which change which rows
+  exist.
 
 Blame is structural (:mod:`.blame`): a new error is caused by a change when one of the
 error's *subjects* (the relation / column nodes the compiler says it is about) is the
@@ -32,6 +35,7 @@ from rocky_engine.drift.report import (
     BROKEN,
     COLUMN_NULLABILITY_CHANGED,
     COLUMN_TYPE_CHANGED,
+    COLUMN_VALUES_CHANGED,
     Change,
     Impact,
 )
@@ -149,6 +153,14 @@ def _affected(root: Root, model: str, column: str, path: tuple[str, ...],
                           path=path, causes=(change,),
                           reason=f"its type becomes {after} (was {before}); values unchanged")
         return None
+    if change.kind == COLUMN_VALUES_CHANGED:
+        through = value_path if change.change in ("scale", "format") else path
+        if through is None:
+            return None
+        detail = change.evidence[0] if change.evidence else ""
+        return Impact(model=name, column=col, status=AFFECTED, source=root.node,
+                      path=through, causes=(change,),
+                      reason=f"values changed upstream ({change.change}): {detail}")
     if change.kind == COLUMN_NULLABILITY_CHANGED and value_path is not None:
         return Impact(model=name, column=col, status=AFFECTED, source=root.node,
                       path=value_path, reason=f"may now be NULL ({root.node} holds NULLs)",

@@ -68,8 +68,9 @@ class Change:
     """One difference between ``sources/*.toml`` and the live warehouse.
 
     ``table`` is ``schema.table`` as declared (the old name); ``new_table`` / ``new_column``
-    are set for renames. ``change`` is ``widening``/``narrowing`` for type changes and
-    ``loosening``/``tightening`` for nullability changes.
+    are set for renames. ``change`` is ``widening``/``narrowing`` for type changes,
+    ``loosening``/``tightening`` for nullability changes, and one of ``VALUE_CHANGES`` for
+    ``column_values_changed`` (with ``evidence`` lines and ``before``/``after`` figures).
     """
 
     kind: str
@@ -91,6 +92,9 @@ class Change:
     nullable: bool | None = None
     columns: tuple[LiveColumn, ...] = ()
     source_file: str | None = None
+    # column_values_changed: the figures the verdict rests on, last known and now.
+    before: tuple[tuple[str, Any], ...] = ()
+    after: tuple[tuple[str, Any], ...] = ()
 
     def ref(self) -> dict[str, Any]:
         """A short reference to this change (what an impact says caused it)."""
@@ -123,6 +127,10 @@ class Change:
             text = f"{where} removed"
         elif self.kind == TABLE_RENAMED:
             text = f"{where} renamed to {self.new_table}"
+        elif self.kind == COLUMN_VALUES_CHANGED:
+            text = f"{where} values changed ({self.change})"
+            if self.evidence:
+                text += f": {self.evidence[0]}"
         else:
             text = f"{where} {self.kind}"
         if self.confidence is not None:
@@ -153,7 +161,13 @@ class Change:
                 {"name": c.name, "type": c.type, "nullable": c.nullable} for c in self.columns
             ],
             "source_file": self.source_file,
+            "before": _figures(self.before) if self.kind == COLUMN_VALUES_CHANGED else None,
+            "after": _figures(self.after) if self.kind == COLUMN_VALUES_CHANGED else None,
         }
+
+
+def _figures(pairs: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in pairs}
 
 
 @dataclass(frozen=True)
