@@ -32,12 +32,14 @@ from intent_agent.repair.offline import (
     ModelPatch,
     draft_offline,
     plan_findings,
+    value_findings,
 )
 from intent_agent.repair.plan import RepairPlan, build_plan, relation_columns
 from intent_agent.repair.pr_body import (
     PatchView,
     mermaid_blast_radius,
     render_body,
+    render_review_body,
     render_title,
     unified_diff,
 )
@@ -182,7 +184,8 @@ def repair_project(path: Path | str, *, console: Console | None = None, open_pr:
         expected = [(p.model.lower(), col) for p in model_patches for col in p.dropped_outputs]
         if findings:
             return _needs_review(replace(base, model_patches=tuple(model_patches),
-                                         llm=tuple(llm_records)), findings, out_dir, console)
+                                         llm=tuple(llm_records)), findings, out_dir, console,
+                                 report.impact, _mermaid(graph, changes))
 
         console.info(f"validating on warehouse branch {wh_branch} (sandboxed) ...")
         validation = validate_project(load_project(ws.project_dir), ctx.warehouse_path,
@@ -255,15 +258,26 @@ def _publish(ws: RepairWorkspace, result: RepairResult, gh: GitHubSettings, titl
 
 
 def _needs_review(base: RepairResult, findings: Sequence[Finding], out_dir: Path,
-                  console: Console) -> RepairResult:
+                  console: Console, impact: Sequence[Any] = (),
+                  mermaid: str = "") -> RepairResult:
     for f in findings:
         console.warn(f"needs review: {f.render()}")
     out_dir.mkdir(parents=True, exist_ok=True)
     lines = ["# rocky repair: needs review", ""] + [f"- {f.render()}" for f in findings]
     path = out_dir / "diagnosis.md"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    values = [c for c in base.changes if c.values_changed]
+    if not values:
+        return replace(base, status=NEEDS_REVIEW, findings=tuple(findings),
+                       pr_body_path=None, notes=base.notes + (f"diagnosis written to {path}",))
+    # Drift in values: the body a person reviews carries the diagnosis and the evidence
+    # (and no patch: rocky does not guess what the new values mean).
+    body = render_review_body(repair_id=base.repair_id or "", changes=base.changes,
+                              findings=findings, impact=impact, mermaid=mermaid)
+    body_path = _write_body(out_dir, body)
     return replace(base, status=NEEDS_REVIEW, findings=tuple(findings),
-                   pr_body_path=None, notes=base.notes + (f"diagnosis written to {path}",))
+                   pr_body_path=body_path,
+                   notes=base.notes + (f"diagnosis written to {path}",))
 
 
 def _draft(provider: Any, plan: RepairPlan, project_dir: Path, ctx: Context, old: Project,
@@ -279,7 +293,7 @@ def _draft(provider: Any, plan: RepairPlan, project_dir: Path, ctx: Context, old
                           old.dialect, max_rounds, pure, console)
     draft = draft_offline(plan, cast_check=_cast_checker(ctx), uses=_uses(graph, old),
                           columns=relation_columns(old, baseline), dialect=old.dialect)
-    findings = list(draft.findings)
+    findings = list(draft.findings) + value_findings(plan)
     if not findings:
         for mp in draft.patches:
             try:
