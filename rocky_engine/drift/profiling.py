@@ -35,6 +35,9 @@ from rocky_engine.drift.fingerprints import Fingerprint, K
 from rocky_engine.drift.typechange import family
 
 DEFAULT_SAMPLE_ROWS = 10_000
+# Tables up to this many times ``sample_rows`` are read whole (exact, and a new batch is
+# never missed); larger ones are sampled.
+FULL_READ_FACTOR = 5
 # Up to this many distinct values a column's values are listed (new_values drift).
 LOW_CARDINALITY = 50
 # Shapes kept per text column.
@@ -67,6 +70,11 @@ def profile_table(adapter: WarehouseAdapter, schema: str, table: str, columns: l
     total = int(adapter.fetchall(exp.select(exp.func("COUNT", exp.Star())).from_(ref))[0][0])
     sample = _sample(adapter, schema, table, total, sample_rows)
     found = _read(adapter, sample or ref, columns, kinds, sampled=sample is not None)
+    if sample is not None and int(found[(0, "st")][0]["total"] or 0) < min(total, 1000):
+        # Too small a sample to say anything (block sampling can come back nearly empty):
+        # read the whole table instead.
+        sample = None
+        found = _read(adapter, ref, columns, kinds, sampled=False)
     low_keys = {k.lower() for k in keys}
     out: dict[str, Fingerprint] = {}
     for i, column in enumerate(columns):
@@ -120,9 +128,10 @@ def _kinds(adapter: WarehouseAdapter, schema: str, table: str, columns: list[str
 
 def _sample(adapter: WarehouseAdapter, schema: str, table: str, total: int,
             sample_rows: int) -> exp.Table | None:
-    """A repeatable TABLESAMPLE of the table when it is large and the adapter has one."""
+    """A repeatable TABLESAMPLE of the table when it is large and the adapter has one
+    (``percent`` of the rows, so about ``sample_rows`` of them)."""
     method = getattr(adapter, "SAMPLE_METHOD", None)
-    if not method or total <= 2 * sample_rows:
+    if not method or total <= FULL_READ_FACTOR * sample_rows:
         return None
     ref = table_ref(schema, table)
     percent = min(100.0, 100.0 * sample_rows / total)
@@ -134,29 +143,30 @@ def _sample(adapter: WarehouseAdapter, schema: str, table: str, total: int,
 
 def _read(adapter: WarehouseAdapter, source: exp.Table, columns: list[str],
           kinds: Mapping[str, str], *, sampled: bool) -> dict[tuple[int, str], list[_Row]]:
-    """Every figure of every column in one query, keyed by (column index, tag).
+    """Every figure of every column, keyed by (column index, tag), in two queries.
 
-    A sample is read once into a MATERIALIZED CTE so that every figure describes the same
-    rows; each branch of the UNION ALL yields ``(i, tag, x, n, total)``.
+    One wide aggregate gives the per-column statistics (``st``: one consistent scan); one
+    ``UNION ALL`` gives the lists: sketch hashes (``h``), values (``v``) and shapes
+    (``s``), each list counted with its own total (a sample is drawn per scan).
     """
-    rel: exp.Expr = exp.table_("_rocky_s") if sampled else source.copy()
+    rel: exp.Expr = exp.select("*").from_(source.copy()).subquery("_rocky_s") if sampled \
+        else source.copy()
+    wide: list[exp.Expr] = [exp.func("COUNT", exp.Star())]
     parts: list[exp.Select] = []
     for i, column in enumerate(columns):
         col = exp.column(column, quoted=True)
         present = exp.Not(this=exp.Is(this=col.copy(), expression=exp.Null()))
-        stats: dict[str, exp.Expr] = {
-            "x": exp.func("MIN", col.copy()), "y": exp.func("MAX", col.copy()),
-            "n": exp.func("COUNT", col.copy()),
-            "m": exp.func("COUNT", exp.Distinct(expressions=[col.copy()])),
-            "total": exp.func("COUNT", exp.Star())}
-        if kinds[column] == "number":
-            magnitude = exp.func("ABS", exp.Nullif(this=_cast(col.copy(), "DOUBLE"),
-                                                   expression=exp.Literal.number(0)))
-            for j, q in enumerate(_QUANTILES):
-                stats[f"q{j}"] = exp.WithinGroup(
-                    this=exp.PercentileCont(this=exp.Literal.number(q)),
-                    expression=exp.Order(expressions=[exp.Ordered(this=magnitude.copy())]))
-        parts.append(_branch(i, "st", stats).from_(rel.copy()))
+        wide += [exp.func("COUNT", col.copy()),
+                 exp.func("COUNT", exp.Distinct(expressions=[col.copy()])),
+                 _cast(exp.func("MIN", col.copy()), "VARCHAR"),
+                 _cast(exp.func("MAX", col.copy()), "VARCHAR")]
+        magnitude = exp.func("ABS", exp.Nullif(this=_cast(col.copy(), "DOUBLE"),
+                                               expression=exp.Literal.number(0)))
+        for q in _QUANTILES:
+            wide.append(exp.WithinGroup(
+                this=exp.PercentileCont(this=exp.Literal.number(q)),
+                expression=exp.Order(expressions=[exp.Ordered(this=magnitude.copy())]))
+                if kinds[column] == "number" else exp.Null())
         digest = exp.Substring(this=exp.MD5(this=_cast(col.copy(), "VARCHAR")),
                                start=exp.Literal.number(1), length=exp.Literal.number(16))
         hashes = (exp.select(digest.as_("x")).distinct().from_(rel.copy()).where(present)
@@ -174,13 +184,15 @@ def _read(adapter: WarehouseAdapter, source: exp.Table, columns: list[str],
                      .limit(limit))
             parts.append(_branch(i, tag, {k: exp.column(k) for k in ("x", "n", "total")})
                          .from_(query.subquery(f"{tag}{i}")))
+    out: dict[tuple[int, str], list[_Row]] = {}
+    row = adapter.fetchall(exp.Select(expressions=wide).from_(rel.copy()))[0]
+    for i in range(len(columns)):
+        n, m, lo, hi, q0, q1, q2 = row[1 + 7 * i: 8 + 7 * i]
+        out[(i, "st")] = [{"x": lo, "y": hi, "n": n, "m": m, "total": row[0],
+                           "q0": q0, "q1": q1, "q2": q2}]
     union: exp.Query = parts[0]
     for part in parts[1:]:  # built in place: exp.union() would copy the growing tree
         union = exp.Union(this=union, expression=part, distinct=False)
-    if sampled:
-        union = exp.select("*").from_(union.subquery("_rocky_all")).with_(
-            "_rocky_s", as_=exp.select("*").from_(source.copy()), materialized=True)
-    out: dict[tuple[int, str], list[_Row]] = {}
     names = [name for name, _ in _FIELDS]
     for i, tag, *rest in adapter.fetchall(union):
         out.setdefault((int(i), str(tag)), []).append(dict(zip(names, rest)))

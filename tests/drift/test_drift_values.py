@@ -63,9 +63,12 @@ def _append(root: Path, rows: list[tuple]) -> None:
 def _project(root: Path) -> None:
     (root / "models").mkdir(parents=True)
     (root / "sources").mkdir()
+    # sample_rows 20,000: tables up to 100,000 rows are read whole (sampling has its own
+    # test below).
     (root / "rocky.toml").write_text(
         '[project]\nname = "values"\ndialect = "duckdb"\n\n'
-        '[warehouse]\ntype = "duckdb"\npath = "warehouse.duckdb"\n')
+        '[warehouse]\ntype = "duckdb"\npath = "warehouse.duckdb"\n\n'
+        '[drift]\nsample_rows = 20000\n')
     (root / "sources" / "raw.toml").write_text(
         'schema = "raw"\n\n[tables.events.columns]\nid = "INTEGER"\n'
         'amount = "DECIMAL(12,2)"\nstatus = "VARCHAR"\nevent_date = "VARCHAR"\n'
@@ -201,7 +204,7 @@ def test_value_drift_is_reported_until_accepted(grown: Path, tmp_path: Path) -> 
 def test_thresholds_come_from_rocky_toml(tmp_path: Path) -> None:
     _project(tmp_path)
     text = (tmp_path / "rocky.toml").read_text()
-    (tmp_path / "rocky.toml").write_text(text + "\n[drift]\nnull_rate_increase = 0.05\n"
+    (tmp_path / "rocky.toml").write_text(text + "null_rate_increase = 0.05\n"
                                          "scale_factor = 3\nnew_values = false\n")
     config = load_project(tmp_path).config.drift
     assert (config.null_rate_increase, config.scale_factor, config.new_values,
@@ -220,7 +223,48 @@ def test_a_typo_under_drift_is_a_config_error(tmp_path: Path) -> None:
 
     _project(tmp_path)
     text = (tmp_path / "rocky.toml").read_text()
-    (tmp_path / "rocky.toml").write_text(text + "\n[drift]\nnull_rate_increse = 0.05\n")
+    (tmp_path / "rocky.toml").write_text(text + "null_rate_increse = 0.05\n")
     with pytest.raises(ConfigError) as err:
         load_project(tmp_path)
     assert "null_rate_increse" in str(err.value.render())
+
+
+def _generate(conn: duckdb.DuckDBPyConnection, start: int, n: int, seed: float) -> None:
+    """``n`` rows from the same distribution, generated in the warehouse (large tables)."""
+    conn.execute(f"SELECT setseed({seed})")
+    conn.execute(f"""
+        INSERT INTO raw.events SELECT {start} + i,
+            round(exp(3 + sqrt(-2 * ln(random() + 1e-12)) * cos(6.283185 * random())), 2),
+            CASE WHEN random() < 0.6 THEN 'completed' WHEN random() < 0.6 THEN 'placed'
+                 ELSE 'shipped' END,
+            strftime(DATE '2024-01-01' + (random() * 364)::INT, '%Y-%m-%d'),
+            CASE WHEN random() < 0.1 THEN NULL ELSE 'note ' || (random() * 999)::INT END
+        FROM range({n}) r(i)""")
+
+
+@pytest.mark.slow
+def test_large_tables_are_sampled_and_still_judged(tmp_path: Path) -> None:
+    """300,000+ rows: read through the adapter's TABLESAMPLE (about sample_rows rows)."""
+    _project(tmp_path)
+    toml = tmp_path / "rocky.toml"
+    toml.write_text(toml.read_text().replace("sample_rows = 20000", "sample_rows = 10000"))
+    conn = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    _generate(conn, 0, 300_000, 0.1)
+    conn.close()
+    assert _drift(tmp_path).changes == ()
+    with DuckDBAdapter(tmp_path / "warehouse.duckdb", create=False) as adapter:
+        from rocky_engine.drift import fingerprints
+
+        stored = fingerprints.load(adapter)[("raw", "events", "amount")]
+    assert stored.rows == 300_000 and 1_000 <= stored.sampled < 100_000
+    for run in range(5):  # natural growth, sampled
+        conn = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+        _generate(conn, 300_000 + run * 30_000, 30_000, 0.2 + run / 10)
+        conn.close()
+        report = _drift(tmp_path)
+        assert report.changes == (), (run, _value_kinds(report))
+    conn = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    conn.execute("UPDATE raw.events SET amount = amount * 100, "
+                 "note = CASE WHEN id % 2 = 0 THEN NULL ELSE note END")
+    conn.close()
+    assert sorted(_value_kinds(_drift(tmp_path))) == [("amount", "scale"), ("note", "nulls")]
