@@ -93,20 +93,29 @@ def main() -> None:
               f"{len(first.changes)} change(s)")
         without: list[float] = []
         with_values: list[float] = []
+        cpu_without: list[float] = []
+        cpu_with: list[float] = []
         for _ in range(args.repeat):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             report = ctx.drift(read_values=False)
             without.append(time.perf_counter() - t0)
+            cpu_without.append(time.process_time() - c0)
             assert not report.changes, report.to_json()
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             report = ctx.drift()
             with_values.append(time.perf_counter() - t0)
+            cpu_with.append(time.process_time() - c0)
             assert not report.changes, report.to_json()
         a, b = statistics.median(without), statistics.median(with_values)
-        print(f"rocky drift, no values read:        median {a:7.2f} s  {_runs(without)}")
-        print(f"rocky drift, value fingerprints:    median {b:7.2f} s  {_runs(with_values)}")
-        print(f"added by value fingerprints:        {b - a:7.2f} s  "
-              f"({(b - a) / args.tables * 1000:.0f} ms per table; ratio {b / a:.1f}x)")
+        ca, cb = statistics.median(cpu_without), statistics.median(cpu_with)
+        print(f"rocky drift, no values read:        wall median {a:7.2f} s  {_runs(without)}"
+              f"  cpu {ca:.2f} s")
+        print(f"rocky drift, value fingerprints:    wall median {b:7.2f} s  {_runs(with_values)}"
+              f"  cpu {cb:.2f} s")
+        print(f"added by value fingerprints:        wall {b - a:7.2f} s  "
+              f"({(b - a) / args.tables * 1000:.0f} ms per table; ratio {b / a:.1f}x); "
+              f"cpu {cb - ca:.2f} s (all threads of the process)")
+        print(f"machine load during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         verdict = "met" if b - a < 5 * args.tables / 100 * args.rows / 1_000_000 else "NOT met"
         print(f"target: < 5 s for 100 tables of 1,000,000 rows (scaled to this run): {verdict}")
         if args.keep:

@@ -179,13 +179,12 @@ def store(adapter: WarehouseAdapter, schema: str, table: str,
             ),
             [schema.lower(), table.lower()],
         )
-        for column, fp in prints.items():
-            adapter.execute(
-                exp.insert(
-                    exp.values([tuple(exp.Placeholder() for _ in range(5))]), _state_table()
-                ),
-                [schema, table, column, fp.to_text(), now],
-            )
+        if prints:  # one statement for the table's columns
+            rows = [tuple(exp.Placeholder() for _ in range(5)) for _ in prints]
+            params: list[object] = []
+            for column, fp in prints.items():
+                params += [schema, table, column, fp.to_text(), now]
+            adapter.execute(exp.insert(exp.values(rows), _state_table()), params)
 
 
 def safe_compute_table(adapter: WarehouseAdapter, schema: str, table: str,

@@ -169,23 +169,26 @@ def _read(adapter: WarehouseAdapter, source: exp.Table, columns: list[str],
                 if kinds[column] == "number" else exp.Null())
         digest = exp.Substring(this=exp.MD5(this=_cast(col.copy(), "VARCHAR")),
                                start=exp.Literal.number(1), length=exp.Literal.number(16))
-        hashes = (exp.select(digest.as_("x")).distinct().from_(rel.copy()).where(present)
-                  .order_by("x").limit(K))
-        parts.append(_branch(i, "h", {"x": exp.column("x")}).from_(hashes.subquery(f"h{i}")))
+        hashes = (exp.select(digest.as_("x"), copy=False).distinct(copy=False)
+                  .from_(rel.copy(), copy=False).where(present, copy=False)
+                  .order_by("x", copy=False).limit(K, copy=False))
+        parts.append(_branch(i, "h", {"x": exp.column("x")}).from_(
+            hashes.subquery(f"h{i}", copy=False), copy=False))
         listed = [("v", _cast(col.copy(), "VARCHAR"), LOW_CARDINALITY + 1)] \
             if kinds[column] in ("text", "boolean") else []
         if kinds[column] == "text":
             listed.append(("s", _shape(col.copy()), SHAPES))
         for tag, value, limit in listed:
             query = (exp.select(value.as_("x"), exp.func("COUNT", exp.Star()).as_("n"),
-                                _total())
-                     .from_(rel.copy()).where(present.copy()).group_by(exp.Literal.number(1))
-                     .order_by(exp.Ordered(this=exp.column("n"), desc=True), "x")
-                     .limit(limit))
+                                _total(), copy=False)
+                     .from_(rel.copy(), copy=False).where(present.copy(), copy=False)
+                     .group_by(exp.Literal.number(1), copy=False)
+                     .order_by(exp.Ordered(this=exp.column("n"), desc=True), "x", copy=False)
+                     .limit(limit, copy=False))
             parts.append(_branch(i, tag, {k: exp.column(k) for k in ("x", "n", "total")})
-                         .from_(query.subquery(f"{tag}{i}")))
+                         .from_(query.subquery(f"{tag}{i}", copy=False), copy=False))
     out: dict[tuple[int, str], list[_Row]] = {}
-    row = adapter.fetchall(exp.Select(expressions=wide).from_(rel.copy()))[0]
+    row = adapter.fetchall(exp.Select(expressions=wide).from_(rel.copy(), copy=False))[0]
     for i in range(len(columns)):
         n, m, lo, hi, q0, q1, q2 = row[1 + 7 * i: 8 + 7 * i]
         out[(i, "st")] = [{"x": lo, "y": hi, "n": n, "m": m, "total": row[0],
