@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from rocky_engine.adapters.base import WarehouseAdapter
@@ -148,8 +149,8 @@ def _value_changes(project: Project, current: Prints,
                 continue
             declared = next((c.name for c in source.columns
                              if c.name.lower() == column.lower()), column)
-            out.extend(value_changes(f"{source.schema}.{source.name}", declared, before, now,
-                                     config))
+            out.extend(replace(c, source_file=source.file) for c in value_changes(
+                f"{source.schema}.{source.name}", declared, before, now, config))
     return out
 
 

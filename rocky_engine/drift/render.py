@@ -90,7 +90,7 @@ def _next_step(report: DriftReport) -> str:
         ambiguous = "; ambiguous renames need a person: check the candidates above"
     else:
         ambiguous = ""
-    values = ("; `rocky drift --accept` takes changed values as the new normal"
+    values = ("; for changed values, --accept takes them as the new normal"
               if any(c.kind == COLUMN_VALUES_CHANGED for c in report.changes) else "")
     if report.impact:
         return ("next: `rocky repair` drafts and validates a fix on a branch; "

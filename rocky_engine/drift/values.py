@@ -61,8 +61,8 @@ def value_changes(table: str, column: str, old: Fingerprint, new: Fingerprint,
     if scale is not None:
         label, a, b = scale
         add("scale", [f"{label} |{column}| {_num(a)} -> {_num(b)} (x{_num(b / a)})"],
-            {"magnitude_p10_p50_p90": list(old.magnitude)},
-            {"magnitude_p10_p50_p90": list(new.magnitude)})
+            {"magnitude_p10_p50_p90": [_round(x) for x in old.magnitude]},
+            {"magnitude_p10_p50_p90": [_round(x) for x in new.magnitude]})
     if config.new_values:
         fresh = _new_values(old, new, config.new_value_share)
         if fresh:
@@ -134,6 +134,11 @@ def _unknown_shapes(old: Fingerprint, new: Fingerprint) -> tuple[int, list[str]]
 
 def _frozen(figures: dict[str, object]) -> tuple[tuple[str, object], ...]:
     return tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in figures.items())
+
+
+def _round(x: float) -> float:
+    """Four significant digits: figures for people, not float noise."""
+    return float(f"{x:.4g}")
 
 
 def _num(x: float) -> str:
