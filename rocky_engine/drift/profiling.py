@@ -174,7 +174,8 @@ def _read(adapter: WarehouseAdapter, source: exp.Table, columns: list[str],
                   .order_by("x", copy=False).limit(K, copy=False))
         parts.append(_branch(i, "h", {"x": exp.column("x")}).from_(
             hashes.subquery(f"h{i}", copy=False), copy=False))
-        listed = [("v", _cast(col.copy(), "VARCHAR"), LOW_CARDINALITY + 1)] \
+        listed: list[tuple[str, exp.Expr, int]] = \
+            [("v", _cast(col.copy(), "VARCHAR"), LOW_CARDINALITY + 1)] \
             if kinds[column] in ("text", "boolean") else []
         if kinds[column] == "text":
             listed.append(("s", _shape(col.copy()), SHAPES))
