@@ -28,7 +28,7 @@ from rocky_engine.drift.report import (
     Impact,
 )
 from rocky_engine.drift.values import value_changes
-from rocky_engine.errors import WarehouseError
+from rocky_engine.errors import RockyError, WarehouseError
 from rocky_engine.project import Project, SourceTable
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ def detect_drift(project: Project, adapter: WarehouseAdapter, *, read_values: bo
         keys: dict[str, set[str]] = {}
         if clean and key_columns(project):
             baseline = _compile(project, compile_fn)
-            keys = declared_keys(project, _graph(project, baseline))
+            keys = _keys(project, baseline, notes)
         current = _profile(project, adapter, clean, live, keys, notes)
         if project.config.drift.values:
             changes.extend(_value_changes(project, current, stored))
@@ -105,7 +105,7 @@ def record_fingerprints(project: Project, adapter: WarehouseAdapter, tables: Ite
     live = live if live is not None else introspect(project, adapter)
     keys: dict[str, set[str]] = {}
     if key_columns(project):
-        keys = declared_keys(project, _graph(project, _compile(project, None)))
+        keys = _keys(project, _compile(project, None), [])
     count = 0
     for key, prints in _profile(project, adapter, list(tables), live, keys, []).items():
         table = live[key]
@@ -152,6 +152,16 @@ def _value_changes(project: Project, current: Prints,
             out.extend(replace(c, source_file=source.file) for c in value_changes(
                 f"{source.schema}.{source.name}", declared, before, now, config))
     return out
+
+
+def _keys(project: Project, baseline: CompileResult, notes: list[str]) -> dict[str, set[str]]:
+    """Declared keys, or none (with a note) when the lineage cannot be built, e.g. for
+    column names the lineage graph cannot hold: keys are a bonus, never a failure."""
+    try:
+        return declared_keys(project, _graph(project, baseline))
+    except (ValueError, RockyError) as exc:
+        notes.append(f"declared keys not traced (no duplicate checks): {exc}")
+        return {}
 
 
 def _compile(project: Project, compile_fn: CompileFn | None, **kwargs: Any) -> CompileResult:
