@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MAX_THREADS = 64  # `rocky run --threads`: one warehouse connection each
 
 
 class _Strict(BaseModel):
@@ -45,10 +46,15 @@ class ProjectSection(_Strict):
         return value
 
 
-class WarehouseConfig(_Strict):
-    type: Literal["duckdb"] = "duckdb"
-    path: str = "warehouse.duckdb"
+class _WarehouseBase(_Strict):
+    """Keys every warehouse has. One subclass per ``type`` (a discriminated union below):
+    a new warehouse adds a subclass, a member of :data:`WarehouseConfig` and an opener in
+    :mod:`rocky_engine.adapters.factory`.
+    """
+
     schema_: str = Field(default="main", alias="schema")
+    # Models built concurrently by `rocky run` (each worker on its own connection).
+    threads: int = Field(default=1, ge=1, le=MAX_THREADS)
 
     @field_validator("schema_")
     @classmethod
@@ -56,6 +62,107 @@ class WarehouseConfig(_Strict):
         if not IDENT_RE.match(value):
             raise ValueError(f"schema {value!r} must be a plain identifier ([A-Za-z_][A-Za-z0-9_]*)")
         return value
+
+
+class DuckDBWarehouse(_WarehouseBase):
+    """``type = "duckdb"``: an embedded file, ``path`` relative to the project root."""
+
+    type: Literal["duckdb"] = "duckdb"
+    path: str = "warehouse.duckdb"
+
+
+class PostgresWarehouse(_WarehouseBase):
+    """``type = "postgres"``: a libpq connection string without a password.
+
+    ``dsn`` is written in the file, ``dsn_env`` names an environment variable holding it;
+    with neither, libpq's own variables (``PGHOST``, ``PGDATABASE``, ...) decide. The
+    password comes from ``PGPASSWORD`` / ``~/.pgpass`` (or the variable named by
+    ``dsn_env``), never from ``rocky.toml``.
+    """
+
+    type: Literal["postgres"]
+    dsn: str | None = None
+    dsn_env: str | None = None
+    schema_: str = Field(default="public", alias="schema")
+
+    @field_validator("dsn")
+    @classmethod
+    def _no_password(cls, value: str | None) -> str | None:
+        if value is not None and dsn_has_password(value):
+            raise ValueError(
+                "dsn contains a password; keep secrets out of rocky.toml: put the DSN in an "
+                "environment variable and name it with dsn_env (or use PGPASSWORD / ~/.pgpass)")
+        return value
+
+    @model_validator(mode="after")
+    def _one_of(self) -> PostgresWarehouse:
+        if self.dsn is not None and self.dsn_env is not None:
+            raise ValueError("give dsn or dsn_env, not both")
+        return self
+
+
+_LOCAL_MASTER = re.compile(r"^local(\[(\d+|\*)\])?$")
+
+
+class SparkWarehouse(_WarehouseBase):
+    """``type = "spark"``: an in-process engine (``master = "local[N]"``, the default
+    ``local[2]``; its catalog kept under ``target/spark``) or a Spark Connect server
+    (``remote = "sc://host:15002"``). ``schema`` is a Spark database; ``conf`` holds
+    Spark settings (``spark.sql.shuffle.partitions`` ...).
+    """
+
+    type: Literal["spark"]
+    master: str | None = None
+    remote: str | None = None
+    conf: dict[str, str | int | float | bool] = Field(default_factory=dict)
+
+    @field_validator("master")
+    @classmethod
+    def _local_master(cls, value: str | None) -> str | None:
+        if value is not None and not _LOCAL_MASTER.match(value):
+            raise ValueError(f"master {value!r}: rocky runs Spark in-process as local, "
+                             "local[N] or local[*]; reach a cluster with "
+                             "remote = \"sc://host:15002\" (Spark Connect)")
+        return value
+
+    @field_validator("remote")
+    @classmethod
+    def _connect_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("sc://"):
+            raise ValueError(f"remote {value!r} must be a Spark Connect URL (sc://host:port)")
+        return value
+
+    @model_validator(mode="after")
+    def _one_of(self) -> SparkWarehouse:
+        if self.master is not None and self.remote is not None:
+            raise ValueError("give master (in-process) or remote (Spark Connect), not both")
+        return self
+
+
+def dsn_has_password(dsn: str) -> bool:
+    """Whether a libpq DSN (URI or ``key=value`` form) carries a password.
+
+        >>> dsn_has_password("postgresql://etl:secret@db/analytics")
+        True
+        >>> dsn_has_password("host=db dbname=analytics user=etl")
+        False
+    """
+    text = dsn.strip()
+    if re.match(r"^postgres(ql)?://", text, re.IGNORECASE):
+        from urllib.parse import parse_qs, urlsplit
+
+        parts = urlsplit(text)
+        netloc = parts.netloc.rpartition("@")
+        if netloc[1] and ":" in netloc[0]:
+            return True
+        return "password" in {k.lower() for k in parse_qs(parts.query)}
+    return re.search(r"(^|\s)password\s*=", text, re.IGNORECASE) is not None
+
+
+# The ``[warehouse]`` table, chosen by ``type`` (duckdb when absent).
+WarehouseConfig = Annotated[DuckDBWarehouse | PostgresWarehouse | SparkWarehouse,
+                            Field(discriminator="type")]
+WAREHOUSE_TYPES = ("duckdb", "postgres", "spark")
 
 
 class FusionConfig(_Strict):
@@ -75,6 +182,10 @@ class AgentConfig(_Strict):
     headers: dict[str, str] = Field(default_factory=dict)
     extra_body: dict[str, Any] = Field(default_factory=dict)
     fusion: FusionConfig | None = None
+    # Where a repair is proven: "sandbox" (a local DuckDB file; for a remote warehouse it
+    # holds a sample of the upstream tables) or "warehouse" (a branch schema there).
+    validate_on: Literal["sandbox", "warehouse"] = "sandbox"
+    sample_rows: int = Field(default=100_000, ge=1)
 
 
 class GithubConfig(_Strict):
@@ -103,10 +214,18 @@ class DriftConfig(_Strict):
 
 class RockyConfig(_Strict):
     project: ProjectSection
-    warehouse: WarehouseConfig = Field(default_factory=WarehouseConfig)
+    warehouse: WarehouseConfig = Field(default_factory=DuckDBWarehouse)
     agent: AgentConfig = Field(default_factory=AgentConfig)
     drift: DriftConfig = Field(default_factory=DriftConfig)
     github: GithubConfig = Field(default_factory=GithubConfig)
+
+    @field_validator("warehouse", mode="before")
+    @classmethod
+    def _default_type(cls, value: Any) -> Any:
+        # `type` may be left out: the embedded default.
+        if isinstance(value, dict) and "type" not in value:
+            return {**value, "type": "duckdb"}
+        return value
 
 
 # ---------------------------------------------------------------------------- sources

@@ -1,10 +1,22 @@
 """The warehouse seam: a small interface every warehouse adapter implements.
 
-SQL is built as sqlglot expressions and generated for ``adapter.dialect``; engine code
-never writes warehouse-specific SQL strings. Capabilities are class constants so the
-engine can ask rather than assume (``adapter.SUPPORTS_TRANSACTIONAL_DDL``).
+SQL is built as sqlglot expressions and generated for ``adapter.dialect`` (through the
+dialect layer, :mod:`rocky_engine.adapters.dialect`, when that is not the project's
+dialect); engine code never writes warehouse-specific SQL strings. Capabilities are class
+constants so the engine can ask rather than assume (``adapter.SUPPORTS_TRANSACTIONAL_DDL``).
 
-Optional capabilities (read with ``getattr``, so an adapter without them still works):
+Adding a warehouse (e.g. Spark): a class implementing :class:`WarehouseAdapter`, a config
+model in :mod:`rocky_engine.config` (the ``[warehouse]`` union), an opener registered in
+:mod:`rocky_engine.adapters.factory`, :class:`~rocky_engine.adapters.dialect.TargetRules`
+when sqlglot needs help, and one parameter of the conformance suite
+(``tests/adapters/conftest.py``). A string passed as SQL is already in ``dialect``.
+
+Optional hook: ``adapter.view_sql`` — when a warehouse must drop views along with an
+object it replaces (Postgres), the engine sets it to ``(schema, name) -> SELECT or None``
+so a dependant view that is a model is re-created from the model, not from its stale
+stored definition. Adapters without such dependencies set it to None and ignore it.
+
+Optional capability (read with ``getattr``, so an adapter without them still works):
 
 * ``SAMPLE_METHOD``: a ``TABLESAMPLE`` method of the adapter's dialect that accepts a
   percentage and a seed (DuckDB and PostgreSQL ``"SYSTEM"``); drift fingerprints of large
@@ -16,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from sqlglot import exp
@@ -49,6 +62,9 @@ class WarehouseAdapter(Protocol):
     # True when the warehouse itself admits one writing process at a time (an embedded
     # file): a lock row left by another process is then necessarily stale.
     SINGLE_WRITER_PROCESS: bool
+    # True when the warehouse has session locks that die with the session
+    # (:meth:`try_advisory_lock`): the writer lock then survives nothing, not even kill -9.
+    SUPPORTS_ADVISORY_LOCK: bool
 
     def execute(self, sql: str | exp.Expr, params: Sequence[Any] | None = None) -> None: ...
 
@@ -66,6 +82,17 @@ class WarehouseAdapter(Protocol):
 
     def table(self, schema: str, name: str) -> CatalogTable | None: ...
 
+    def catalog(self, schemas: Sequence[str]) -> list[CatalogTable]:
+        """Every table and view of ``schemas`` in one round trip; column types in rocky's
+        spelling (:func:`~rocky_engine.adapters.dialect.normalize_type`)."""
+        ...
+
+    def load_csv(self, schema: str, name: str, columns: Sequence[tuple[str, str]],
+                 path: Path) -> int:
+        """(Re)create ``schema.name`` with ``columns`` (name, rocky type) from a CSV file
+        with a header row; a bad value raises :class:`WarehouseError` naming its line."""
+        ...
+
     def create_schema(self, schema: str) -> None: ...
 
     def drop_schema(self, schema: str, *, cascade: bool = True) -> None: ...
@@ -76,6 +103,20 @@ class WarehouseAdapter(Protocol):
         ...
 
     def close(self) -> None: ...
+
+    def clone(self) -> WarehouseAdapter:
+        """Another connection to the same warehouse, for one worker thread.
+
+        ``rocky run --threads N`` builds independent models on N clones at once: each
+        has its own transactions and is closed on its own (closing a clone leaves this
+        adapter open). Sandbox settings carry over.
+
+        An adapter whose replace drops and re-creates the views reading a relation
+        (Postgres) also offers ``view_dependants() -> {(schema, name): {(schema, view)}}``
+        (lower-case, the whole warehouse), so parallel builds that would rewrite the same
+        view are kept apart.
+        """
+        ...
 
     # -- object management: the engine builds models only through these -----------
 

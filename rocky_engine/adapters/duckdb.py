@@ -21,6 +21,7 @@ class DuckDBAdapter:
     SUPPORTS_TRANSACTIONAL_DDL = True
     SUPPORTS_ZERO_COPY_VIEWS = True
     SINGLE_WRITER_PROCESS = True
+    SUPPORTS_ADVISORY_LOCK = False
     # Optional capability read by drift profiling: the TABLESAMPLE method used (with a
     # seed) to fingerprint large tables. SYSTEM picks whole vectors: it reads ~1% of a big
     # table, where BERNOULLI would read every row (see docs/drift.md for the trade-off).
@@ -57,8 +58,23 @@ class DuckDBAdapter:
         except duckdb.Error as exc:
             raise WarehouseError(f"cannot open warehouse {self.path}: {_first_line(exc)}") from None
         self._tx_depth = 0
+        # DuckDB does not tie views to the tables they read: nothing to re-create.
+        self.view_sql = None
         if sandboxed:
             self.sandbox()
+
+    def clone(self) -> DuckDBAdapter:
+        """A cursor on the same database: DuckDB runs concurrent transactions of one
+        process's connections in parallel (its settings, sandbox included, are shared)."""
+        twin = object.__new__(DuckDBAdapter)
+        twin.path = self.path
+        try:
+            twin.conn = self.conn.cursor()
+        except duckdb.Error as exc:
+            raise WarehouseError(f"cannot open a connection to {self.path}: "
+                                 f"{_first_line(exc)}") from None
+        twin._tx_depth = 0
+        return twin
 
     def sandbox(self) -> None:
         """No file or network access from SQL on this connection, and no way to undo it."""
@@ -105,25 +121,33 @@ class DuckDBAdapter:
         return [r[0] for r in rows]
 
     def tables(self, schema: str) -> list[CatalogTable]:
+        return self.catalog([schema])
+
+    def catalog(self, schemas: Sequence[str]) -> list[CatalogTable]:
+        """Every table and view of ``schemas`` (case-insensitive), in one query."""
+        if not schemas:
+            return []
         rows = self.fetchall(
-            "SELECT t.table_name, t.table_type, c.column_name, c.data_type, c.is_nullable, "
+            "SELECT t.table_schema, t.table_name, t.table_type, c.column_name, c.data_type, "
+            "c.is_nullable, "
             "c.ordinal_position, c.column_comment, t.table_comment "
             "FROM information_schema.tables t JOIN information_schema.columns c "
             "ON t.table_catalog = c.table_catalog AND t.table_schema = c.table_schema "
             "AND t.table_name = c.table_name "
-            "WHERE t.table_catalog = current_database() AND lower(t.table_schema) = lower(?) "
-            "ORDER BY t.table_name, c.ordinal_position",
-            [schema],
+            "WHERE t.table_catalog = current_database() "
+            "AND list_contains(?, lower(t.table_schema)) "
+            "ORDER BY t.table_schema, t.table_name, c.ordinal_position",
+            [[s.lower() for s in schemas]],
         )
-        grouped: dict[str, tuple[str, str | None, list[CatalogColumn]]] = {}
-        for name, kind, col, typ, nullable, ordinal, comment, tcomment in rows:
+        grouped: dict[tuple[str, str], tuple[str, str | None, list[CatalogColumn]]] = {}
+        for schema, name, kind, col, typ, nullable, ordinal, comment, tcomment in rows:
             entry = grouped.setdefault(
-                name, ("view" if kind == "VIEW" else "table", tcomment, [])
+                (schema, name), ("view" if kind == "VIEW" else "table", tcomment, [])
             )
             entry[2].append(CatalogColumn(col, typ, nullable == "YES", int(ordinal), comment))
         return [
             CatalogTable(schema, name, kind, tuple(cols), tcomment)
-            for name, (kind, tcomment, cols) in grouped.items()
+            for (schema, name), (kind, tcomment, cols) in grouped.items()
         ]
 
     def table(self, schema: str, name: str) -> CatalogTable | None:
@@ -185,8 +209,22 @@ class DuckDBAdapter:
 
     def create_table_as(self, schema: str, name: str, query: exp.Query | str, *,
                         replace: bool = False) -> int | None:
+        """Create (or replace: a table or a view) ``schema.name`` from ``query``."""
+        statement = self._create("TABLE", schema, name, query, replace)
+        # In a transaction a failed statement would abort the caller's: look first.
+        if replace and self._tx_depth and \
+                self.relations(schema).get(name.lower()) == "view":
+            self.drop_table(schema, name, "VIEW")
+        try:
+            rows = self.fetchall(statement)
+        except WarehouseError as exc:
+            # Outside a transaction the cheap path is to try: a view of that name is rare.
+            if not (replace and "is of type View" in exc.message):
+                raise
+            with self.transaction():
+                self.drop_table(schema, name, "VIEW")
+                rows = self.fetchall(statement)
         # DuckDB answers CREATE TABLE AS with the number of rows written.
-        rows = self.fetchall(self._create("TABLE", schema, name, query, replace))
         return int(rows[0][0]) if rows and rows[0] and isinstance(rows[0][0], int) else None
 
     def _create(self, kind: str, schema: str, name: str, query: exp.Query | str,
@@ -220,6 +258,23 @@ class DuckDBAdapter:
         kind = kind or self.relations(schema).get(name.lower())
         if kind is not None:
             self.drop_table(schema, name, kind.upper())
+
+    def load_csv(self, schema: str, name: str, columns: Sequence[tuple[str, str]],
+                 path: Path) -> int:
+        """(Re)create ``schema.name`` from a CSV with a header row, with the given types."""
+        types = exp.Struct(expressions=[
+            exp.PropertyEQ(this=exp.Literal.string(c), expression=exp.Literal.string(t))
+            for c, t in columns
+        ])
+        call = exp.Anonymous(this="read_csv", expressions=[
+            exp.Literal.string(str(Path(path).resolve())),
+            exp.EQ(this=exp.column("header"), expression=exp.true()),
+            exp.EQ(this=exp.column("columns"), expression=types),
+            exp.EQ(this=exp.column("auto_detect"), expression=exp.false()),
+        ])
+        self.execute(exp.Create(this=table_ref(schema, name), kind="TABLE", replace=True,
+                                expression=exp.select("*").from_(exp.Table(this=call))))
+        return self.row_count(schema, name)
 
     def row_count(self, schema: str, name: str) -> int:
         (count,) = self.fetchall(exp.select(exp.Count(this=exp.Star()))

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from rocky_engine.adapters.duckdb import DuckDBAdapter
+from rocky_engine.adapters.base import WarehouseAdapter
 from rocky_engine.execution import branches as _branches
 from rocky_engine.execution.plan import build_plan, compile_gate, has_errors
 from rocky_engine.execution.results import RunResult
@@ -24,10 +24,9 @@ if TYPE_CHECKING:
 
 
 @contextmanager
-def open_warehouse(ctx: Context, *, sandboxed: bool = False) -> Iterator[DuckDBAdapter]:
+def open_warehouse(ctx: Context, *, sandboxed: bool = False) -> Iterator[WarehouseAdapter]:
     """A read-write connection, retried while another process holds the file."""
-    path = ctx.warehouse_path
-    adapter = open_with_retry(lambda: DuckDBAdapter(path, sandboxed=sandboxed),
+    adapter = open_with_retry(lambda: ctx.open_adapter(sandboxed=sandboxed),
                               timeout=getattr(ctx, "lock_timeout", None))
     try:
         yield adapter
@@ -36,13 +35,23 @@ def open_warehouse(ctx: Context, *, sandboxed: bool = False) -> Iterator[DuckDBA
 
 
 def run(ctx: Context, select: Sequence[str] | None = None, branch: str | None = None, *,
-        sandboxed: bool = False, before_each: Callable[[str], None] | None = None) -> RunResult:
+        sandboxed: bool = False, threads: int | None = None,
+        before_each: Callable[[str], None] | None = None) -> RunResult:
     from rocky_engine.execution.runner import run_plan
 
     base = ctx.project.config.warehouse.schema_
     schema = _branches.branch_schema(base, branch) if branch else base
     started = time.perf_counter()
-    _, diagnostics = compile_gate(ctx.project)
+    compiled, diagnostics = compile_gate(ctx.project)
+    models = None
+    if ctx.warehouse_dialect != ctx.project.dialect:
+        from rocky_engine.compiler.target import TargetModels, check_target
+
+        models = TargetModels(ctx.project, compiled, ctx.warehouse_dialect)
+        diagnostics = diagnostics + tuple(check_target(ctx.project, compiled,
+                                                       ctx.warehouse_dialect, models))
+    if models is not None:
+        models.save()
     if has_errors(diagnostics):
         for d in diagnostics:
             ctx.console.line(d.headline())
@@ -52,7 +61,10 @@ def run(ctx: Context, select: Sequence[str] | None = None, branch: str | None = 
     with open_warehouse(ctx, sandboxed=sandboxed) as adapter:
         result = run_plan(ctx.project, adapter, plan, branch=branch, console=ctx.console,
                           lock_timeout=getattr(ctx, "lock_timeout", None),
-                          before_each=before_each)
+                          threads=threads or ctx.project.config.warehouse.threads,
+                          before_each=before_each, target_models=models)
+    if models is not None:
+        models.save()
     return RunResult(result.run_id, result.schema, result.branch, result.selected,
                      result.models, time.perf_counter() - started, diagnostics,
                      result.recovered_from)
@@ -105,14 +117,14 @@ def branch_diff(ctx: Context, name: str, select: Sequence[str] | None = None, *,
 
 
 def branch_promote(ctx: Context, name: str, *,
-                   after_each: Callable[[str], None] | None = None
-                   ) -> _branches.PromoteResult:
+                   after_each: Callable[[str], None] | None = None,
+                   step: Callable[[str], None] | None = None) -> _branches.PromoteResult:
     base = ctx.project.config.warehouse.schema_
     _branches.validate_branch_name(name)
     with open_warehouse(ctx) as adapter:
         return _branches.promote_branch(adapter, base, name,
                                         timeout=getattr(ctx, "lock_timeout", None),
-                                        after_each=after_each)
+                                        after_each=after_each, step=step)
 
 
 def branch_drop(ctx: Context, name: str) -> _branches.BranchInfo:
