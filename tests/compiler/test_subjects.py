@@ -100,8 +100,20 @@ def test_internal_error_is_about_the_model(make_project, monkeypatch) -> None:  
         ("R199", ("stg_orders",)), ("R199", ("stg_customers",))}
 
 
+def test_not_expressible_on_the_target_is_about_the_model(make_project) -> None:  # type: ignore[no-untyped-def]
+    from rocky_engine.compiler.target import check_target
+    from rocky_engine.project import load_project
+
+    root = make_project({"models/odd.sql": "SELECT customer_id, {'a': 1} AS s\n"
+                                           "FROM stg_customers\n"})
+    project = load_project(root)
+    compiled = compile_dir(root, use_cache=False)
+    found = [d for d in check_target(project, compiled, "postgres") if d.code == "R400"]
+    assert found and all([s.node for s in d.subjects] == ["odd"] for d in found)
+
+
 def test_every_code_is_checked_here() -> None:
-    covered = {c.split("_", 1)[0] for c in EXPECTED} | set(EXTRA) | {"R199"}
+    covered = {c.split("_", 1)[0] for c in EXPECTED} | set(EXTRA) | {"R199", "R400"}
     assert set(CODES) - covered == set()
 
 
