@@ -254,9 +254,20 @@ def test_large_tables_are_sampled_and_still_judged(tmp_path: Path) -> None:
     assert _drift(tmp_path).changes == ()
     with DuckDBAdapter(tmp_path / "warehouse.duckdb", create=False) as adapter:
         from rocky_engine.drift import fingerprints
+        from rocky_engine.drift.profiling import profile_table
 
         stored = fingerprints.load(adapter)[("raw", "events", "amount")]
-    assert stored.rows == 300_000 and 1_000 <= stored.sampled < 100_000
+        seen: list[str] = []
+        real = adapter.fetchall
+
+        def spy(sql, params=None):  # type: ignore[no-untyped-def]
+            seen.append(sql if isinstance(sql, str) else sql.sql(adapter.dialect))
+            return real(sql, params)
+
+        adapter.fetchall = spy  # type: ignore[method-assign]
+        profile_table(adapter, "raw", "events", ["amount"], sample_rows=10_000)
+    assert stored.rows == 300_000 and stored.sampled >= 1_000
+    assert any("TABLESAMPLE SYSTEM" in q and "REPEATABLE" in q for q in seen), seen
     for run in range(5):  # natural growth, sampled
         conn = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
         _generate(conn, 300_000 + run * 30_000, 30_000, 0.2 + run / 10)
