@@ -42,7 +42,13 @@ from intent_agent.repair.pr_body import (
     unified_diff,
 )
 from intent_agent.repair.safety import Patch, UnsafePatch, check_patch
-from intent_agent.repair.sandbox import SANDBOX_FILE, Sandbox, build_sandbox, sandbox_project
+from intent_agent.repair.sandbox import (
+    SANDBOX_FILE,
+    Sandbox,
+    add_live_tables,
+    build_sandbox,
+    sandbox_project,
+)
 from intent_agent.repair.validate import Validation, validate_project, warehouse_branch_name
 from rocky_engine.console import Console, SilentConsole
 from rocky_engine.context import Context
@@ -268,7 +274,7 @@ def _needs_review(base: RepairResult, findings: Sequence[Finding], out_dir: Path
                    pr_body_path=None, notes=base.notes + (f"diagnosis written to {path}",))
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Target:
     """Where patches are proven (DESIGN §4 step 5) and how to reach it.
 
@@ -282,6 +288,7 @@ class _Target:
     pure: bool
     data: Context  # reads data for the drafter's checks (casts): the sandbox when there is one
     sandbox: Sandbox | None = None
+    remote: Context | None = None  # the warehouse a sandbox samples
 
     @classmethod
     def prepare(cls, ctx: Context, old: Project, baseline: Any,
@@ -302,7 +309,7 @@ class _Target:
         for err in sandbox.baseline_errors:
             console.warn(f"sandbox baseline: {err}")
         data = Context(sandbox_project(ctx.project, path), ctx.console, warehouse_path=path)
-        return cls(path, pure, data, sandbox)
+        return cls(path, pure, data, sandbox, ctx)
 
     def describe(self, branch: str) -> str:
         if self.sandbox is not None:
@@ -315,10 +322,29 @@ class _Target:
         if self.sandbox is None:
             return validate_project(project, self.warehouse, branch, rebuild, pure=self.pure,
                                     console=console, expected_schema_changes=expected)
-        v = validate_project(sandbox_project(project, self.sandbox.path), self.sandbox.path,
+        if self.remote is not None:
+            self.sandbox = self._add_reads(project, rebuild, self.sandbox, self.remote)
+        sandbox = self.sandbox
+        v = validate_project(sandbox_project(project, sandbox.path), sandbox.path,
                              branch, rebuild, pure=self.pure, console=console,
-                             expected_schema_changes=expected, sampled=self.sandbox.sampled)
-        return replace(v, where="sandbox", sandbox=self.sandbox.to_json())
+                             expected_schema_changes=expected, sampled=sandbox.sampled)
+        return replace(v, where="sandbox", sandbox=sandbox.to_json())
+
+    @staticmethod
+    def _add_reads(project: Project, rebuild: Sequence[str], sandbox: Sandbox,
+                   remote: Context) -> Sandbox:
+        from rocky_engine.execution.plan import build_plan
+
+        try:
+            plan = build_plan(project, list(rebuild))
+        except RockyError:
+            return sandbox  # the compile step reports it
+        reads = {s for name in plan.selected for s in plan.parsed[name].source_refs}
+        copied = {t.table for t in sandbox.tables}
+        if not reads - copied:
+            return sandbox
+        with remote.adapter(read_only=True) as adapter:
+            return add_live_tables(adapter, sandbox, reads - copied, project.dialect)
 
 
 def _can_create_schemas(ctx: Context) -> None:

@@ -175,3 +175,23 @@ def test_llm_candidates_are_validated_in_the_sandbox(shop_repo: Path, as_remote:
     # The first candidate built but changed data: the sandbox's diff sent it back.
     assert len(prompts) == 2 and "outputs differ" in prompts[1]
     assert result.validation.where == "sandbox"
+
+
+def test_tables_a_patch_newly_reads_are_copied_on_demand(shop_repo: Path,
+                                                        tmp_path: Path) -> None:
+    from intent_agent.repair.sandbox import add_live_tables
+
+    alter_warehouse(shop_repo, RENAME)
+    old = load_project(shop_repo)
+    with DuckDBAdapter(shop_repo / "warehouse.duckdb", read_only=True) as remote:
+        sb = build_sandbox(remote, old, compile_project(old, use_cache=False), CHANGES[:1],
+                           ["stg_orders"], tmp_path / "sandbox.duckdb", sample_rows=30)
+        assert [t.table for t in sb.tables] == ["raw.orders"]
+        more = add_live_tables(remote, sb, ["raw.payments", "raw.orders", "raw.nope"],
+                               "duckdb")
+        assert add_live_tables(remote, more, ["raw.payments"], "duckdb") is more
+    assert [(t.table, t.rows) for t in more.tables] == [("raw.orders", 30),
+                                                        ("raw.payments", 30)]
+    with DuckDBAdapter(sb.path, read_only=True) as box:
+        assert box.row_count("raw", "payments") == 30
+        assert not [s for s in box.schemas() if s.startswith("_rocky_live")]
