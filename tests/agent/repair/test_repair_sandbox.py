@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from repair_helpers import alter_warehouse, prod_snapshot
 
-from intent_agent.repair import loop as repair_loop
+from intent_agent.repair import target as repair_target
 from intent_agent.repair import repair_project
 from intent_agent.repair.changes import SchemaChange
 from intent_agent.repair.sandbox import build_sandbox, sandbox_project
@@ -34,7 +34,7 @@ REBUILD = ("stg_orders", "stg_payments", "order_payments", "customers", "daily_r
 @pytest.fixture
 def as_remote(monkeypatch: pytest.MonkeyPatch) -> None:
     """Treat the DuckDB warehouse as remote: validation goes to a sampled sandbox."""
-    monkeypatch.setattr(repair_loop, "samples_remote", lambda project: True)
+    monkeypatch.setattr(repair_target, "samples_remote", lambda project: True)
 
 
 def _sandbox(shop: Path, tmp_path: Path, rows: int):
