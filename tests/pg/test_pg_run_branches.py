@@ -247,7 +247,7 @@ def test_a_foreign_view_that_would_break_fails_the_build_cleanly(pg_built_shop: 
     result = _ctx(pg_built_shop).run(["order_payments"])
     (run,) = result.models
     assert run.status == "error"
-    assert "main.report" in (run.error or "") and "depends" in (run.error or "")
+    assert "view main.report depends" in (run.error or "")
     assert _q("SELECT * FROM main.order_payments ORDER BY 1") == before
     assert _q("SELECT count(*) FROM main.report")[0][0] == len(before)
 
@@ -287,15 +287,18 @@ import sys, time
 from rocky_engine.adapters.postgres import PostgresAdapter
 from rocky_engine.context import Context
 
-real = PostgresAdapter._restore
+real = PostgresAdapter._script
 
-def slow_restore(self, schema, name):
-    real(self, schema, name)
-    if name == "customers":
+def slow_script(self, schema, name, create, *, drop):
+    if name != "customers" or create is None:
+        return real(self, schema, name, create, drop=drop)
+    with self.transaction():
+        cur = real(self, schema, name, create, drop=drop)
         print("inside customers", flush=True)  # new table created, not committed
         time.sleep(120)
+    return cur
 
-PostgresAdapter._restore = slow_restore
+PostgresAdapter._script = slow_script
 Context.load(sys.argv[1]).run()
 """
 
