@@ -101,21 +101,49 @@ class ValidationTarget:
             return add_live_tables(adapter, sandbox, reads - copied, project.dialect)
 
 
+class _Rollback(Exception):
+    """Ends the probe transaction: nothing it did is kept."""
+
+
 def _can_create_schemas(ctx: Context) -> None:
-    """Validating on a warehouse branch needs a new schema: fail early, in one line."""
+    """Validating on a warehouse branch creates a schema and records the branch and its
+    builds in ``_rocky``: try exactly that in one transaction rolled back, so a missing
+    grant is one line now (exit 2), not a failed validation after drafting."""
+    from sqlglot import exp
+
+    from rocky_engine.adapters.base import table_ref
     from rocky_engine.errors import WarehouseError
+    from rocky_engine.execution import state
 
     probe = f"_rocky_probe_{os.getpid()}"
+    where = f"the schema for the validation branch ({probe})"
     with ctx.adapter() as adapter:
         try:
-            adapter.create_schema(probe)
-            adapter.drop_schema(probe)
+            with adapter.transaction():
+                adapter.create_schema(probe)
+                where = f"the {state.STATE_SCHEMA} state tables"
+                state.ensure_state(adapter)
+                for table, column in (("runs", "run_id"), ("branches", "name"),
+                                      ("branch_models", "branch")):
+                    ref = table_ref(state.STATE_SCHEMA, table)
+                    adapter.execute(exp.insert(exp.select(exp.column(column)).from_(ref)
+                                               .where(exp.false()), ref, columns=[column]))
+                    adapter.execute(exp.update(ref, {column: exp.convert(probe)},
+                                               where=exp.false()))
+                    adapter.execute(exp.delete(ref, where=exp.false()))
+                raise _Rollback
+        except _Rollback:
+            pass
         except RockyError as exc:
             raise WarehouseError(
-                f"cannot create the schema for the validation branch: {exc.message}",
-                hint='grant the agent\'s role CREATE on the database, or set [agent] '
-                     'validate_on = "sandbox" (a local DuckDB copy; read access only)',
+                f"cannot write {where} for validate_on = \"warehouse\": {exc.message}",
+                hint='grant the agent\'s role CREATE on the database and SELECT, INSERT, '
+                     'UPDATE, DELETE on the _rocky tables, or set [agent] validate_on = '
+                     '"sandbox" (a local DuckDB copy; read access only)',
             ) from None
+        finally:
+            if not adapter.SUPPORTS_TRANSACTIONAL_DDL:
+                adapter.drop_schema(probe)
 
 
 def samples_remote(project: Project) -> bool:
