@@ -13,14 +13,16 @@ from pathlib import Path
 import pytest
 from repair_helpers import alter_warehouse, prod_snapshot
 
-from intent_agent.repair import target as repair_target
 from intent_agent.repair import repair_project
+from intent_agent.repair import target as repair_target
 from intent_agent.repair.changes import SchemaChange
 from intent_agent.repair.sandbox import build_sandbox, sandbox_project
 from intent_agent.repair.validate import validate_project
 from rocky_engine.adapters.duckdb import DuckDBAdapter
 from rocky_engine.compiler import compile_project
 from rocky_engine.project import load_project
+
+pytestmark = pytest.mark.slow  # each builds the shop, a sandbox and validates (3-12 s)
 
 RENAME = "ALTER TABLE raw.orders RENAME COLUMN amount TO total_amount"
 RETYPE = "ALTER TABLE raw.payments ALTER amount TYPE VARCHAR"
@@ -158,7 +160,6 @@ def test_bad_agent_config_is_a_usage_error(shop_repo: Path, run_cli) -> None:
     assert json.loads(r.stdout)["status"] == "no_drift"
 
 
-@pytest.mark.slow
 def test_llm_candidates_are_validated_in_the_sandbox(shop_repo: Path, as_remote: None) -> None:
     from fakes.openai_server import FakeOpenAIServer
     from test_repair_llm import GOOD, _reply, _use_llm
