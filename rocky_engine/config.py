@@ -101,6 +101,44 @@ class PostgresWarehouse(_WarehouseBase):
         return self
 
 
+_LOCAL_MASTER = re.compile(r"^local(\[(\d+|\*)\])?$")
+
+
+class SparkWarehouse(_WarehouseBase):
+    """``type = "spark"``: an in-process engine (``master = "local[N]"``, the default
+    ``local[2]``; its catalog kept under ``target/spark``) or a Spark Connect server
+    (``remote = "sc://host:15002"``). ``schema`` is a Spark database; ``conf`` holds
+    Spark settings (``spark.sql.shuffle.partitions`` ...).
+    """
+
+    type: Literal["spark"]
+    master: str | None = None
+    remote: str | None = None
+    conf: dict[str, str | int | float | bool] = Field(default_factory=dict)
+
+    @field_validator("master")
+    @classmethod
+    def _local_master(cls, value: str | None) -> str | None:
+        if value is not None and not _LOCAL_MASTER.match(value):
+            raise ValueError(f"master {value!r}: rocky runs Spark in-process as local, "
+                             "local[N] or local[*]; reach a cluster with "
+                             "remote = \"sc://host:15002\" (Spark Connect)")
+        return value
+
+    @field_validator("remote")
+    @classmethod
+    def _connect_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("sc://"):
+            raise ValueError(f"remote {value!r} must be a Spark Connect URL (sc://host:port)")
+        return value
+
+    @model_validator(mode="after")
+    def _one_of(self) -> SparkWarehouse:
+        if self.master is not None and self.remote is not None:
+            raise ValueError("give master (in-process) or remote (Spark Connect), not both")
+        return self
+
+
 def dsn_has_password(dsn: str) -> bool:
     """Whether a libpq DSN (URI or ``key=value`` form) carries a password.
 
@@ -122,8 +160,9 @@ def dsn_has_password(dsn: str) -> bool:
 
 
 # The ``[warehouse]`` table, chosen by ``type`` (duckdb when absent).
-WarehouseConfig = Annotated[DuckDBWarehouse | PostgresWarehouse, Field(discriminator="type")]
-WAREHOUSE_TYPES = ("duckdb", "postgres")
+WarehouseConfig = Annotated[DuckDBWarehouse | PostgresWarehouse | SparkWarehouse,
+                            Field(discriminator="type")]
+WAREHOUSE_TYPES = ("duckdb", "postgres", "spark")
 
 
 class FusionConfig(_Strict):

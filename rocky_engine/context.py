@@ -103,9 +103,17 @@ class Context:
                                  console=self.console)
         target = target or self.warehouse_dialect
         if target != self.project.dialect:
-            from rocky_engine.compiler.target import check_target, with_target
+            from dataclasses import replace
 
-            result = with_target(result, check_target(self.project, result, target))
+            from rocky_engine.compiler.target import TargetModels, check_target, with_target
+            from rocky_engine.compiler.target_types import target_types
+
+            models = TargetModels(self.project, result, target)
+            result = with_target(result, check_target(self.project, result, target, models))
+            # The types the warehouse will give each column where it types differently.
+            types = target_types(self.project, result, target, models)
+            if types:
+                result = replace(result, warehouse_types=types)
         return result
 
     def lineage_graph(self, *, use_index: bool = True) -> LineageGraph:

@@ -21,6 +21,7 @@ server when the session ends, even after ``kill -9``.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -70,10 +71,14 @@ class PostgresAdapter:
         self.describe = describe or _describe(dsn)
         self._dsn = dsn
         self._connect_timeout = connect_timeout
+        extra: dict[str, Any] = {}
+        # The DSN's (or PGCONNECT_TIMEOUT's) own timeout wins; else ours, never forever.
+        if "connect_timeout" not in dsn and not os.environ.get("PGCONNECT_TIMEOUT"):
+            extra["connect_timeout"] = max(1, int(connect_timeout))
+        if "application_name" not in dsn and not os.environ.get("PGAPPNAME"):
+            extra["application_name"] = "rocky"
         try:
-            self.conn = psycopg.connect(dsn, autocommit=True,
-                                        connect_timeout=max(1, int(connect_timeout)),
-                                        application_name="rocky")
+            self.conn = psycopg.connect(dsn, autocommit=True, **extra)
         except psycopg.Error as exc:
             raise _connect_error(exc, self.describe) from None
         self._tx_depth = 0
@@ -556,8 +561,6 @@ def _describe(dsn: str) -> str:
         info = psycopg.conninfo.conninfo_to_dict(dsn)
     except psycopg.Error:
         return "the configured server"
-    import os
-
     host = str(info.get("host") or os.environ.get("PGHOST") or "localhost")
     port = str(info.get("port") or os.environ.get("PGPORT") or "5432")
     db = str(info.get("dbname") or os.environ.get("PGDATABASE") or "")

@@ -117,14 +117,14 @@ def branch_diff(ctx: Context, name: str, select: Sequence[str] | None = None, *,
 
 
 def branch_promote(ctx: Context, name: str, *,
-                   after_each: Callable[[str], None] | None = None
-                   ) -> _branches.PromoteResult:
+                   after_each: Callable[[str], None] | None = None,
+                   step: Callable[[str], None] | None = None) -> _branches.PromoteResult:
     base = ctx.project.config.warehouse.schema_
     _branches.validate_branch_name(name)
     with open_warehouse(ctx) as adapter:
         return _branches.promote_branch(adapter, base, name,
                                         timeout=getattr(ctx, "lock_timeout", None),
-                                        after_each=after_each)
+                                        after_each=after_each, step=step)
 
 
 def branch_drop(ctx: Context, name: str) -> _branches.BranchInfo:
