@@ -51,6 +51,14 @@ class Context:
         return (self._warehouse_path or self.project.warehouse_path).resolve()
 
     @property
+    def warehouse_label(self) -> str:
+        """How messages name the warehouse: the DuckDB file, else its type."""
+        kind = self.project.config.warehouse.type
+        if self._warehouse_path is not None or kind == "duckdb":
+            return self.warehouse_path.name
+        return f"the {kind} warehouse"
+
+    @property
     def warehouse_dialect(self) -> str:
         """The SQL dialect statements are rendered in for this context's warehouse."""
         if self._warehouse_path is not None:
