@@ -114,7 +114,8 @@ def run_plan(project: Project, adapter: WarehouseAdapter, plan: Plan, *,
 
         with console.progress("running models", total=len(plan.selected)) as step:
             report = _InOrder(plan.selected, console, step)
-            if threads > 1 and len(plan.selected) > 1:
+            # An adapter without clone() (one connection only) builds one model at a time.
+            if threads > 1 and len(plan.selected) > 1 and hasattr(adapter, "clone"):
                 done = _run_parallel(adapter, plan, target, threads, build, report,
                                      connect)
             else:
