@@ -44,8 +44,8 @@ from intent_agent.repair.pr_body import (
     unified_diff,
 )
 from intent_agent.repair.safety import Patch, UnsafePatch, check_patch
-from intent_agent.repair.sandbox import SANDBOX_FILE, Sandbox, build_sandbox, sandbox_project
-from intent_agent.repair.validate import Validation, validate_project, warehouse_branch_name
+from intent_agent.repair.target import ValidationTarget
+from intent_agent.repair.validate import Validation, warehouse_branch_name
 from rocky_engine.console import Console, SilentConsole
 from rocky_engine.context import Context
 from rocky_engine.errors import RockyError
@@ -174,7 +174,7 @@ def repair_project(path: Path | str, *, console: Console | None = None, open_pr:
         console.info(f"plan: {len(plan.models)} model(s) read a changed table; rebuild "
                      f"{', '.join(plan.rebuild) or 'nothing'}")
 
-        target = _Target.prepare(ctx, old, baseline, changes, plan.rebuild, pure,
+        target = ValidationTarget.prepare(ctx, old, baseline, changes, plan.rebuild, pure,
                                  out_dir, console)
         model_patches, findings, failures, llm_records = _draft(
             provider, plan, ws.project_dir, target, old, baseline, graph, known, wh_branch,
@@ -282,83 +282,7 @@ def _needs_review(base: RepairResult, findings: Sequence[Finding], out_dir: Path
                    notes=base.notes + (f"diagnosis written to {path}",))
 
 
-@dataclass(frozen=True)
-class _Target:
-    """Where patches are proven (DESIGN §4 step 5) and how to reach it.
-
-    A DuckDB warehouse: a sandboxed branch of its file. A remote warehouse with
-    ``validate_on = "sandbox"``: a local DuckDB sandbox holding a sample of the upstream
-    tables (:mod:`intent_agent.repair.sandbox`). ``validate_on = "warehouse"``: a branch
-    schema in the warehouse itself.
-    """
-
-    warehouse: Path | None  # the DuckDB file validated in; None: the project's warehouse
-    pure: bool
-    data: Context  # reads data for the drafter's checks (casts): the sandbox when there is one
-    sandbox: Sandbox | None = None
-
-    @classmethod
-    def prepare(cls, ctx: Context, old: Project, baseline: Any,
-                changes: Sequence[SchemaChange], rebuild: Sequence[str], pure: bool,
-                out_dir: Path, console: Console) -> _Target:
-        agent = ctx.project.config.agent
-        if not samples_remote(ctx.project):
-            local = ctx.project.config.warehouse.type == "duckdb"
-            if not local:
-                _can_create_schemas(ctx)
-            return cls(ctx.warehouse_path if local else None, pure, ctx)
-        path = out_dir / SANDBOX_FILE
-        console.info(f"copying a sample (at most {agent.sample_rows} rows per table) of the "
-                     f"upstream tables into a local DuckDB sandbox ...")
-        with ctx.adapter(read_only=True) as remote:
-            sandbox = build_sandbox(remote, old, baseline, changes, rebuild, path,
-                                    sample_rows=agent.sample_rows, console=console)
-        for err in sandbox.baseline_errors:
-            console.warn(f"sandbox baseline: {err}")
-        data = Context(sandbox_project(ctx.project, path), ctx.console, warehouse_path=path)
-        return cls(path, pure, data, sandbox)
-
-    def describe(self, branch: str) -> str:
-        if self.sandbox is not None:
-            return f"branch {branch} of the {self.sandbox.describe()}"
-        return f"warehouse branch {branch}" + (" (sandboxed)" if self.warehouse else "")
-
-    def validate(self, project: Project, branch: str, rebuild: Sequence[str], *,
-                 console: Console | None = None,
-                 expected: Sequence[tuple[str, str]] = ()) -> Validation:
-        if self.sandbox is None:
-            return validate_project(project, self.warehouse, branch, rebuild, pure=self.pure,
-                                    console=console, expected_schema_changes=expected)
-        v = validate_project(sandbox_project(project, self.sandbox.path), self.sandbox.path,
-                             branch, rebuild, pure=self.pure, console=console,
-                             expected_schema_changes=expected, sampled=self.sandbox.sampled)
-        return replace(v, where="sandbox", sandbox=self.sandbox.to_json())
-
-
-def _can_create_schemas(ctx: Context) -> None:
-    """Validating on a warehouse branch needs a new schema: fail early, in one line."""
-    from rocky_engine.errors import WarehouseError
-
-    probe = f"_rocky_probe_{os.getpid()}"
-    with ctx.adapter() as adapter:
-        try:
-            adapter.create_schema(probe)
-            adapter.drop_schema(probe)
-        except RockyError as exc:
-            raise WarehouseError(
-                f"cannot create the schema for the validation branch: {exc.message}",
-                hint='grant the agent\'s role CREATE on the database, or set [agent] '
-                     'validate_on = "sandbox" (a local DuckDB copy; read access only)',
-            ) from None
-
-
-def samples_remote(project: Project) -> bool:
-    """True when a repair is validated on a local sample of a remote warehouse."""
-    return project.config.agent.validate_on == "sandbox" and \
-        project.config.warehouse.type != "duckdb"
-
-
-def _draft(provider: Any, plan: RepairPlan, project_dir: Path, target: _Target, old: Project,
+def _draft(provider: Any, plan: RepairPlan, project_dir: Path, target: ValidationTarget, old: Project,
            baseline: Any, graph: Any, known: set[str], wh_branch: str,
            max_rounds: int, console: Console
            ) -> tuple[list[ModelPatch], list[Finding], list[Finding], list[dict[str, Any]]]:
@@ -382,7 +306,7 @@ def _draft(provider: Any, plan: RepairPlan, project_dir: Path, target: _Target, 
     return list(draft.patches), findings, [], []
 
 
-def _draft_llm(provider: Any, plan: RepairPlan, project_dir: Path, where: _Target,
+def _draft_llm(provider: Any, plan: RepairPlan, project_dir: Path, where: ValidationTarget,
                wh_branch: str, known: set[str], dialect: str, max_rounds: int,
                console: Console
                ) -> tuple[list[ModelPatch], list[Finding], list[Finding], list[dict[str, Any]]]:
