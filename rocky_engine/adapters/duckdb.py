@@ -22,6 +22,10 @@ class DuckDBAdapter:
     SUPPORTS_ZERO_COPY_VIEWS = True
     SINGLE_WRITER_PROCESS = True
     SUPPORTS_ADVISORY_LOCK = False
+    # Optional capability read by drift profiling: the TABLESAMPLE method used (with a
+    # seed) to fingerprint large tables. SYSTEM picks whole vectors: it reads ~1% of a big
+    # table, where BERNOULLI would read every row (see docs/drift.md for the trade-off).
+    SAMPLE_METHOD = "SYSTEM"
 
     def __init__(self, path: str | Path, *, read_only: bool = False, sandboxed: bool = False,
                  create: bool = True) -> None:
