@@ -163,15 +163,17 @@ class Context:
     lock_timeout: float | None = None
 
     def run(self, select: list[str] | None = None, branch: str | None = None, *,
-            sandboxed: bool = False) -> RunResult:
+            sandboxed: bool = False, full_refresh: bool = False) -> RunResult:
         """Compile, then build the selected models into prod or into ``branch``.
+
+        Incremental models add only their new rows unless ``full_refresh``.
 
             >>> ctx.run(["+customers"], branch="fix").ok        # doctest: +SKIP
             True
         """
         from rocky_engine.execution import api
 
-        return api.run(self, select, branch, sandboxed=sandboxed)
+        return api.run(self, select, branch, sandboxed=sandboxed, full_refresh=full_refresh)
 
     def test(self, select: list[str] | None = None, branch: str | None = None, *,
              sandboxed: bool = False) -> TestReport:

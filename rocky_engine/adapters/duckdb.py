@@ -13,14 +13,18 @@ import duckdb
 from sqlglot import exp
 
 from rocky_engine.adapters.base import CatalogColumn, CatalogTable, WarehouseBusy, table_ref
+from rocky_engine.adapters.incremental import IncrementalSQL
 from rocky_engine.errors import WarehouseError
 
 
-class DuckDBAdapter:
+class DuckDBAdapter(IncrementalSQL):
     dialect = "duckdb"
     SUPPORTS_TRANSACTIONAL_DDL = True
     SUPPORTS_ZERO_COPY_VIEWS = True
     SINGLE_WRITER_PROCESS = True
+    # No table clones in DuckDB: a branch starts from a copy of prod's rows.
+    CLONE_KIND = "copy"
+    MERGE_METHOD = "merge"  # MERGE INTO (DuckDB >= 1.4)
 
     def __init__(self, path: str | Path, *, read_only: bool = False, sandboxed: bool = False,
                  create: bool = True) -> None:

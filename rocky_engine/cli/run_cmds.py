@@ -21,22 +21,28 @@ def _branch_arg(ctx: click.Context, param: click.Parameter, value: str | None) -
 @click.option("--select", "-s", "select", multiple=True, metavar="SEL", help=_SELECT_HELP)
 @click.option("--branch", "-b", default=None, callback=_branch_arg, metavar="B",
               help="Build into branch B (schema <schema>__B) instead of prod.")
+@click.option("--full-refresh", is_flag=True, default=False,
+              help="Rebuild incremental models whole instead of adding their new rows.")
 @global_options
 @pass_options
-def run_cmd(opts: Options, select: tuple[str, ...], branch: str | None) -> int:
-    """Compile, then build models in DAG order as views or tables.
+def run_cmd(opts: Options, select: tuple[str, ...], branch: str | None,
+            full_refresh: bool) -> int:
+    """Compile, then build models in DAG order as views, tables or incremental tables.
 
     Refuses to run (exit 1) when the project has compile errors. A model that fails
-    skips its dependents, not unrelated models; exit 1 when any model failed.
+    skips its dependents, not unrelated models; exit 1 when any model failed. An
+    incremental model adds only the rows above its stored watermark (atomically: a
+    failure leaves the table as it was); its first run and --full-refresh build it whole.
 
     \b
     Example:
         rocky run
         rocky run --select +customers --select daily_revenue
         rocky run --branch fix_orders --select stg_orders+ --format json
+        rocky run --full-refresh --select orders_incremental
     """
     ctx = Context.load(opts.project, opts.console())
-    result = ctx.run(list(select) or None, branch)
+    result = ctx.run(list(select) or None, branch, full_refresh=full_refresh)
 
     def text() -> None:
         color = "green" if result.ok else "red"

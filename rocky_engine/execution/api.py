@@ -36,7 +36,8 @@ def open_warehouse(ctx: Context, *, sandboxed: bool = False) -> Iterator[DuckDBA
 
 
 def run(ctx: Context, select: Sequence[str] | None = None, branch: str | None = None, *,
-        sandboxed: bool = False, before_each: Callable[[str], None] | None = None) -> RunResult:
+        sandboxed: bool = False, before_each: Callable[[str], None] | None = None,
+        full_refresh: bool = False) -> RunResult:
     from rocky_engine.execution.runner import run_plan
 
     base = ctx.project.config.warehouse.schema_
@@ -52,7 +53,7 @@ def run(ctx: Context, select: Sequence[str] | None = None, branch: str | None = 
     with open_warehouse(ctx, sandboxed=sandboxed) as adapter:
         result = run_plan(ctx.project, adapter, plan, branch=branch, console=ctx.console,
                           lock_timeout=getattr(ctx, "lock_timeout", None),
-                          before_each=before_each)
+                          before_each=before_each, full_refresh=full_refresh)
     return RunResult(result.run_id, result.schema, result.branch, result.selected,
                      result.models, time.perf_counter() - started, diagnostics,
                      result.recovered_from)

@@ -24,19 +24,25 @@ from rocky_engine.console import Console, SilentConsole
 from rocky_engine.errors import WarehouseError
 from rocky_engine.execution import branches as _branches
 from rocky_engine.execution import state
+from rocky_engine.execution.incremental import BATCH_SUFFIX, SYNC_SUFFIX, build_incremental
 from rocky_engine.execution.plan import Plan
 from rocky_engine.execution.refs import bind, bound, bound_sql
 from rocky_engine.execution.results import ModelRun, RunResult
 from rocky_engine.project import Project
 
 TMP_SUFFIX = "__rocky_tmp"
+# Work tables a killed run (on a warehouse without transactional DDL) may leave behind.
+_LEFTOVER_SUFFIXES = (TMP_SUFFIX, BATCH_SUFFIX, SYNC_SUFFIX)
 
 
 def run_plan(project: Project, adapter: WarehouseAdapter, plan: Plan, *,
              branch: str | None = None, console: Console | None = None,
              lock_timeout: float | None = None,
-             before_each: Callable[[str], None] | None = None) -> RunResult:
+             before_each: Callable[[str], None] | None = None,
+             full_refresh: bool = False) -> RunResult:
     """Build ``plan.selected`` into prod, or into ``branch`` when given.
+
+    ``full_refresh`` rebuilds incremental models whole instead of adding new rows.
 
     ``before_each(model)`` is a test seam (fault injection, slow builds).
     """
@@ -72,7 +78,9 @@ def run_plan(project: Project, adapter: WarehouseAdapter, plan: Plan, *,
                     if branch:
                         record = _branch_recorder(adapter, plan, name, branch, prod_targets,
                                                   ticket.run_id)
-                    outcome = _build(adapter, plan, name, target, targets, kinds, record)
+                    outcome = _build(adapter, plan, name, target, targets, kinds, record,
+                                     full_refresh=full_refresh,
+                                     prod=base if branch else None, run_id=ticket.run_id)
                 done[name] = outcome
                 console.line(outcome.render())
                 step(name)
@@ -84,6 +92,11 @@ def run_plan(project: Project, adapter: WarehouseAdapter, plan: Plan, *,
         )
         ticket.status = "success" if result.ok else "error"
         ticket.summary = {s: result.count(s) for s in ("success", "error", "skipped")}
+        grown = {m.name: {"mode": m.mode, "inserted": m.inserted, "updated": m.updated,
+                          "deleted": m.deleted}
+                 for m in models if m.materialized == "incremental" and m.status == "success"}
+        if grown:
+            ticket.summary["incremental"] = grown
     return result
 
 
@@ -99,7 +112,7 @@ def _clean_leftovers(adapter: WarehouseAdapter, schema: str) -> dict[str, str]:
     """Drop temporary tables a killed run left behind; returns the remaining kinds."""
     kinds = adapter.relations(schema)
     for name, kind in list(kinds.items()):
-        if name.endswith(TMP_SUFFIX):
+        if name.endswith(_LEFTOVER_SUFFIXES):
             adapter.drop_relation(schema, name, kind=kind)
             del kinds[name]
     return kinds
@@ -120,8 +133,13 @@ def _branch_recorder(adapter: WarehouseAdapter, plan: Plan, name: str, branch: s
 
 def _build(adapter: WarehouseAdapter, plan: Plan, name: str, schema: str,
            targets: dict[str, tuple[str, str]], kinds: dict[str, str],
-           record: Callable[[], None] | None = None) -> ModelRun:
-    """Build one model in one transaction (one commit: the build, the swap, the record)."""
+           record: Callable[[], None] | None = None, *, full_refresh: bool = False,
+           prod: str | None = None, run_id: str = "") -> ModelRun:
+    """Build one model in one transaction (one commit: the build, the swap, the record).
+
+    ``prod`` is prod's schema when building a branch (an incremental model starts from a
+    copy of prod's table there).
+    """
     materialized = plan.materialized[name]
     relation = f"{schema}.{name}"
     t0 = time.perf_counter()
@@ -130,7 +148,9 @@ def _build(adapter: WarehouseAdapter, plan: Plan, name: str, schema: str,
     # One statement is atomic on its own; an explicit transaction (and its extra round
     # trips) only when a build takes several.
     several = record is not None or existing not in (None, materialized) or (
-        materialized == "table" and not adapter.SUPPORTS_TRANSACTIONAL_DDL)
+        materialized == "table" and not adapter.SUPPORTS_TRANSACTIONAL_DDL) or \
+        materialized == "incremental"
+    incremental = None
     parsed = plan.parsed[name]
     # The model's own text with its references spliced (no parse, no SQL generation);
     # the tree only when that is not possible (e.g. the project's dialect is not the
@@ -139,7 +159,12 @@ def _build(adapter: WarehouseAdapter, plan: Plan, name: str, schema: str,
     try:
         with adapter.transaction() if several else nullcontext(), \
                 nullcontext(text) if text is not None else bound(parsed, targets) as query:
-            if materialized == "table" and adapter.SUPPORTS_TRANSACTIONAL_DDL:
+            if materialized == "incremental":
+                incremental = build_incremental(
+                    adapter, schema, name, query, plan.incremental[name], existing=existing,
+                    full_refresh=full_refresh, clone_from=prod)
+                rows = adapter.row_count(schema, name)
+            elif materialized == "table" and adapter.SUPPORTS_TRANSACTIONAL_DDL:
                 # The transaction already makes the replace atomic; a temporary table
                 # plus drop and rename would add two catalog writes per model.
                 if existing == "view":
@@ -153,10 +178,17 @@ def _build(adapter: WarehouseAdapter, plan: Plan, name: str, schema: str,
                 if existing == "table":
                     adapter.drop_relation(schema, name, kind="table")
                 adapter.create_view(schema, name, query, replace=True)
+            if incremental is not None:
+                state.record_incremental(adapter, run_id, schema, name, incremental)
             if record is not None:
                 record()
     except WarehouseError as exc:
         return ModelRun(name, materialized, "error", relation, time.perf_counter() - t0,
                         error=exc.message)
-    kinds[name] = materialized
+    kinds[name] = "view" if materialized == "view" else "table"
+    if incremental is not None:
+        return ModelRun(name, materialized, "success", relation, time.perf_counter() - t0, rows,
+                        inserted=incremental.inserted, updated=incremental.updated,
+                        deleted=incremental.deleted, mode=incremental.mode,
+                        note=incremental.schema_change)
     return ModelRun(name, materialized, "success", relation, time.perf_counter() - t0, rows)
