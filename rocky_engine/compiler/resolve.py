@@ -7,9 +7,11 @@
     [('model', 'stg_orders'), ('source', 'raw.orders')]
 
 Works on :class:`TableRef` records (found by :mod:`.tables`, cached with the parse) rather
-than trees, so a warm compile resolves references without parsing. CTE names shadow models
-(``WITH stg_orders AS (...) SELECT * FROM stg_orders`` reads the CTE). Anything else is
-R102/R103/R105 with a did-you-mean.
+than trees, so a warm compile resolves references without parsing. A CTE shadows a model
+where the warehouse makes it visible (``WITH stg_orders AS (...) SELECT * FROM stg_orders``
+reads the CTE, while ``stg_orders`` inside that CTE's own body is the model; see
+:func:`rocky_engine.compiler.tables.names_cte`). Anything else is R102/R103/R105 with a
+did-you-mean.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ from rocky_engine.execution.refs import SqlScan, scan_sql
 CACHE_FILE = Path("target") / "rocky_run_refs.cache"
 MIN_MODELS = 50
 # Bump when SqlScan's shape or meaning changes.
-_VERSION = 1
+_VERSION = 2
 
 
 def _header() -> tuple[str, int, str]:

@@ -33,6 +33,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError
 from sqlglot.tokens import TokenType
 
+from rocky_engine.compiler.tables import names_cte
 from rocky_engine.errors import Location, ProblemError
 
 
@@ -42,7 +43,8 @@ class TableRef:
 
     ``plain`` is False for what never names a model or source (a table function, a
     catalog-qualified name). ``start``/``end`` (inclusive) locate the name identifier in
-    the SQL text, -1 when the parser gave no trustworthy position.
+    the SQL text, -1 when the parser gave no trustworthy position. ``cte`` is True when a
+    CTE visible at that place has the name (then it is not a model).
     """
 
     name: str
@@ -51,6 +53,7 @@ class TableRef:
     start: int
     end: int
     aliased: bool
+    cte: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,6 @@ class SqlScan:
     """
 
     tables: tuple[TableRef, ...]
-    ctes: frozenset[str]
     statement_end: int | None
 
 
@@ -103,7 +105,7 @@ def parse_model_sql(name: str, sql: str, dialect: str, model_names: set[str],
     models: set[str] = set()
     sources: set[str] = set()
     for ref in scan.tables:
-        kind, key = _classify_ref(ref, scan.ctes, model_names, source_schemas)
+        kind, key = _classify_ref(ref, model_names, source_schemas)
         if kind == "model":
             models.add(key)
         elif kind == "source":
@@ -135,7 +137,7 @@ def bound_sql(parsed: ParsedModel, models: Mapping[str, tuple[str, str]],
     pieces: list[str] = []
     at = 0
     for ref in scan.tables:
-        if _classify_ref(ref, scan.ctes, parsed.model_refs, frozenset())[0] != "model":
+        if _classify_ref(ref, parsed.model_refs, frozenset())[0] != "model":
             continue
         target = models.get(ref.name)
         if target is None:
@@ -160,11 +162,10 @@ def bind(tree: exp.Query, models: Mapping[str, tuple[str, str]],
     so ``stg_orders.amount`` still resolves.
     """
     out = tree.copy()
-    ctes = _cte_names(out)
     model_names = set(models)
     source_schemas = {k.split(".", 1)[0] for k in sources or {}}
     for table in list(out.find_all(exp.Table)):
-        kind, key = _classify(table, ctes, model_names, source_schemas)
+        kind, key = _classify(table, model_names, source_schemas)
         target = models.get(key) if kind == "model" else (
             (sources or {}).get(key) if kind == "source" else None)
         if target is None:
@@ -180,9 +181,8 @@ def bound(parsed: ParsedModel, models: Mapping[str, tuple[str, str]]) -> Iterato
     """
     tree = parsed.tree
     saved: list[tuple[exp.Table, dict[str, Any]]] = []
-    ctes = _cte_names(tree)
     for table in list(tree.find_all(exp.Table)):
-        kind, key = _classify(table, ctes, parsed.model_refs, set())
+        kind, key = _classify(table, parsed.model_refs, set())
         target = models.get(key) if kind == "model" else None
         if target is None:
             continue
@@ -222,11 +222,12 @@ def _scan(tree: exp.Query, sql: str, dialect: str) -> SqlScan:
         plain = isinstance(this, exp.Identifier) and not table.args.get("catalog")
         start, end = _span(this, sql) if plain else (-1, -1)
         refs.append(TableRef(table.name.lower(), db.name.lower() if db is not None else None,
-                             plain, start, end, bool(table.args.get("alias"))))
+                             plain, start, end, bool(table.args.get("alias")),
+                             plain and db is None and names_cte(table)))
     # Text order, so splicing walks the SQL once; unknown positions (-1) sort first and
     # make bound_sql fall back to the tree.
     refs.sort(key=lambda r: r.start)
-    return SqlScan(tuple(refs), frozenset(_cte_names(tree)), _statement_end(sql, dialect))
+    return SqlScan(tuple(refs), _statement_end(sql, dialect))
 
 
 def _span(ident: exp.Expr, sql: str) -> tuple[int, int]:
@@ -272,17 +273,13 @@ def _retarget(table: exp.Table, target: tuple[str, str]) -> None:
         table.set("alias", exp.TableAlias(this=exp.to_identifier(original)))
 
 
-def _cte_names(tree: exp.Expr) -> set[str]:
-    return {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
-
-
-def _classify_ref(ref: TableRef, ctes: frozenset[str], model_names: set[str] | frozenset[str],
+def _classify_ref(ref: TableRef, model_names: set[str] | frozenset[str],
                   source_schemas: set[str] | frozenset[str]) -> tuple[str, str]:
     # The same decision as _classify, from the recorded facts.
     if not ref.plain:
         return "other", ""
     if ref.db is None:
-        if ref.name in model_names and ref.name not in ctes:
+        if ref.name in model_names and not ref.cte:
             return "model", ref.name
         return "other", ""
     if ref.db in source_schemas:
@@ -290,14 +287,14 @@ def _classify_ref(ref: TableRef, ctes: frozenset[str], model_names: set[str] | f
     return "other", ""
 
 
-def _classify(table: exp.Table, ctes: set[str], model_names: set[str] | frozenset[str],
+def _classify(table: exp.Table, model_names: set[str] | frozenset[str],
               source_schemas: set[str]) -> tuple[str, str]:
     if not isinstance(table.this, exp.Identifier) or table.args.get("catalog"):
         return "other", ""
     name = table.name.lower()
     db = table.args.get("db")
     if db is None:
-        if name in model_names and name not in ctes:
+        if name in model_names and not names_cte(table):
             return "model", name
         return "other", ""
     schema = db.name.lower()
