@@ -104,7 +104,7 @@ class DuckDBAdapter(IncrementalSQL):
         )
         return [r[0] for r in rows]
 
-    def tables(self, schema: str) -> list[CatalogTable]:
+    def tables(self, schema: str, *, name: str | None = None) -> list[CatalogTable]:
         rows = self.fetchall(
             "SELECT t.table_name, t.table_type, c.column_name, c.data_type, c.is_nullable, "
             "c.ordinal_position, c.column_comment, t.table_comment "
@@ -112,8 +112,9 @@ class DuckDBAdapter(IncrementalSQL):
             "ON t.table_catalog = c.table_catalog AND t.table_schema = c.table_schema "
             "AND t.table_name = c.table_name "
             "WHERE t.table_catalog = current_database() AND lower(t.table_schema) = lower(?) "
-            "ORDER BY t.table_name, c.ordinal_position",
-            [schema],
+            + ("AND lower(t.table_name) = lower(?) " if name is not None else "")
+            + "ORDER BY t.table_name, c.ordinal_position",
+            [schema] if name is None else [schema, name],
         )
         grouped: dict[str, tuple[str, str | None, list[CatalogColumn]]] = {}
         for name, kind, col, typ, nullable, ordinal, comment, tcomment in rows:
@@ -127,7 +128,7 @@ class DuckDBAdapter(IncrementalSQL):
         ]
 
     def table(self, schema: str, name: str) -> CatalogTable | None:
-        return next((t for t in self.tables(schema) if t.name.lower() == name.lower()), None)
+        return next(iter(self.tables(schema, name=name)), None)
 
     def create_schema(self, schema: str) -> None:
         self.execute(exp.Create(this=exp.Table(this=exp.to_identifier(schema, quoted=True)),
