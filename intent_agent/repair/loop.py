@@ -187,7 +187,9 @@ def repair_project(path: Path | str, *, console: Console | None = None, open_pr:
         console.info(f"validating on warehouse branch {wh_branch} (sandboxed) ...")
         validation = validate_project(load_project(ws.project_dir), ctx.warehouse_path,
                                       wh_branch, plan.rebuild, pure=pure, console=console,
-                                      expected_schema_changes=expected)
+                                      expected_schema_changes=expected,
+                                      keep_tables=[p.model for p in report.incremental
+                                                   if p.action == "keep"])
         file_patches = tuple(source_patches) + tuple(
             FilePatch(p.path, "model", p.old_sql, p.new_sql, p.model, p.drafted_by)
             for p in model_patches)

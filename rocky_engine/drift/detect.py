@@ -39,6 +39,9 @@ def detect_drift(project: Project, adapter: WarehouseAdapter, *, read_values: bo
     reader: Reader = WarehouseReader(adapter) if read_values else NoData()
     changes, notes = compare(project, live, stored=stored, reader=reader)
     impact = compute_impact(project, live, changes, compile_fn=compile_fn) if changes else []
+    from rocky_engine.drift.incremental import incremental_plans
+
+    plans = incremental_plans(project, live, changes, impact, compile_fn=compile_fn)
     if record and read_values:
         changed = {c.table.lower() for c in changes} | {
             (c.new_table or "").lower() for c in changes}
@@ -47,7 +50,8 @@ def detect_drift(project: Project, adapter: WarehouseAdapter, *, read_values: bo
             record_fingerprints(project, adapter, clean, live)
         except WarehouseError as exc:
             notes.append(f"value fingerprints not recorded: {exc.message}")
-    return DriftReport(changes=tuple(changes), impact=tuple(impact), notes=tuple(notes))
+    return DriftReport(changes=tuple(changes), impact=tuple(impact), notes=tuple(notes),
+                       incremental=tuple(plans))
 
 
 def compute_impact(project: Project, live: dict[str, LiveTable], changes: list[Change], *,
