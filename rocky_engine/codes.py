@@ -92,6 +92,12 @@ _TABLE: tuple[Code, ...] = (
          "The query nests expressions or subqueries deeper than the compiler can follow "
          "(thousands of levels). Flatten it, e.g. with CTEs.",
          "SELECT ((((((...x...)))))) AS y   -- 3,000 levels of parentheses"),
+    Code("R400", _E, "not expressible on the warehouse",
+         "The model uses a construct of the project dialect that the warehouse's dialect "
+         "cannot express (sqlglot has no translation, or the warehouse lacks it). Shown by "
+         "`rocky compile --target postgres` and whenever the project's warehouse speaks "
+         "another dialect; `rocky run` refuses to build the project until it is rewritten.",
+         "SELECT {'a': 1} AS s   -- a DuckDB struct literal, on postgres"),
     Code("R199", _E, "internal compiler error",
          "The compiler failed on this model; please report it with the SQL.",
          "(none)"),

@@ -45,9 +45,12 @@ class ProjectSection(_Strict):
         return value
 
 
-class WarehouseConfig(_Strict):
-    type: Literal["duckdb"] = "duckdb"
-    path: str = "warehouse.duckdb"
+class _WarehouseBase(_Strict):
+    """Keys every warehouse has. One subclass per ``type`` (a discriminated union below):
+    a new warehouse adds a subclass, a member of :data:`WarehouseConfig` and an opener in
+    :mod:`rocky_engine.adapters.factory`.
+    """
+
     schema_: str = Field(default="main", alias="schema")
 
     @field_validator("schema_")
@@ -56,6 +59,68 @@ class WarehouseConfig(_Strict):
         if not IDENT_RE.match(value):
             raise ValueError(f"schema {value!r} must be a plain identifier ([A-Za-z_][A-Za-z0-9_]*)")
         return value
+
+
+class DuckDBWarehouse(_WarehouseBase):
+    """``type = "duckdb"``: an embedded file, ``path`` relative to the project root."""
+
+    type: Literal["duckdb"] = "duckdb"
+    path: str = "warehouse.duckdb"
+
+
+class PostgresWarehouse(_WarehouseBase):
+    """``type = "postgres"``: a libpq connection string without a password.
+
+    ``dsn`` is written in the file, ``dsn_env`` names an environment variable holding it;
+    with neither, libpq's own variables (``PGHOST``, ``PGDATABASE``, ...) decide. The
+    password comes from ``PGPASSWORD`` / ``~/.pgpass`` (or the variable named by
+    ``dsn_env``), never from ``rocky.toml``.
+    """
+
+    type: Literal["postgres"]
+    dsn: str | None = None
+    dsn_env: str | None = None
+    schema_: str = Field(default="public", alias="schema")
+
+    @field_validator("dsn")
+    @classmethod
+    def _no_password(cls, value: str | None) -> str | None:
+        if value is not None and dsn_has_password(value):
+            raise ValueError(
+                "dsn contains a password; keep secrets out of rocky.toml: put the DSN in an "
+                "environment variable and name it with dsn_env (or use PGPASSWORD / ~/.pgpass)")
+        return value
+
+    @model_validator(mode="after")
+    def _one_of(self) -> PostgresWarehouse:
+        if self.dsn is not None and self.dsn_env is not None:
+            raise ValueError("give dsn or dsn_env, not both")
+        return self
+
+
+def dsn_has_password(dsn: str) -> bool:
+    """Whether a libpq DSN (URI or ``key=value`` form) carries a password.
+
+        >>> dsn_has_password("postgresql://etl:secret@db/analytics")
+        True
+        >>> dsn_has_password("host=db dbname=analytics user=etl")
+        False
+    """
+    text = dsn.strip()
+    if re.match(r"^postgres(ql)?://", text, re.IGNORECASE):
+        from urllib.parse import parse_qs, urlsplit
+
+        parts = urlsplit(text)
+        netloc = parts.netloc.rpartition("@")
+        if netloc[1] and ":" in netloc[0]:
+            return True
+        return "password" in {k.lower() for k in parse_qs(parts.query)}
+    return re.search(r"(^|\s)password\s*=", text, re.IGNORECASE) is not None
+
+
+# The ``[warehouse]`` table, chosen by ``type`` (duckdb when absent).
+WarehouseConfig = Annotated[DuckDBWarehouse | PostgresWarehouse, Field(discriminator="type")]
+WAREHOUSE_TYPES = ("duckdb", "postgres")
 
 
 class FusionConfig(_Strict):
@@ -86,9 +151,17 @@ class GithubConfig(_Strict):
 
 class RockyConfig(_Strict):
     project: ProjectSection
-    warehouse: WarehouseConfig = Field(default_factory=WarehouseConfig)
+    warehouse: WarehouseConfig = Field(default_factory=DuckDBWarehouse)
     agent: AgentConfig = Field(default_factory=AgentConfig)
     github: GithubConfig = Field(default_factory=GithubConfig)
+
+    @field_validator("warehouse", mode="before")
+    @classmethod
+    def _default_type(cls, value: Any) -> Any:
+        # `type` may be left out: the embedded default.
+        if isinstance(value, dict) and "type" not in value:
+            return {**value, "type": "duckdb"}
+        return value
 
 
 # ---------------------------------------------------------------------------- sources

@@ -18,7 +18,7 @@ from rocky_engine.project import Project, load_project
 if TYPE_CHECKING:
     # Imported where used: duckdb and the seed loader (sqlglot) would cost every command,
     # `rocky compile` included, ~0.3 s of start-up.
-    from rocky_engine.adapters.duckdb import DuckDBAdapter
+    from rocky_engine.adapters.base import WarehouseAdapter
     from rocky_engine.compiler import CompileResult
     from rocky_engine.drift import AcceptResult, DriftReport
     from rocky_engine.execution import (
@@ -50,13 +50,28 @@ class Context:
     def warehouse_path(self) -> Path:
         return (self._warehouse_path or self.project.warehouse_path).resolve()
 
+    @property
+    def warehouse_dialect(self) -> str:
+        """The SQL dialect statements are rendered in for this context's warehouse."""
+        if self._warehouse_path is not None:
+            return "duckdb"
+        from rocky_engine.adapters.factory import warehouse_dialect
+
+        return warehouse_dialect(self.project)
+
+    def open_adapter(self, *, read_only: bool = False, sandboxed: bool = False,
+                     create: bool = True) -> WarehouseAdapter:
+        """The project's warehouse (or the DuckDB file given as ``warehouse_path``), open;
+        the caller closes it. See :func:`rocky_engine.adapters.factory.open_adapter`."""
+        from rocky_engine.adapters.factory import open_adapter
+
+        return open_adapter(self.project, duckdb_path=self._warehouse_path,
+                            read_only=read_only, sandboxed=sandboxed, create=create)
+
     @contextmanager
     def adapter(self, *, read_only: bool = False, sandboxed: bool = False,
-                create: bool = True) -> Iterator[DuckDBAdapter]:
-        from rocky_engine.adapters.duckdb import DuckDBAdapter
-
-        adapter = DuckDBAdapter(self.warehouse_path, read_only=read_only, sandboxed=sandboxed,
-                                create=create)
+                create: bool = True) -> Iterator[WarehouseAdapter]:
+        adapter = self.open_adapter(read_only=read_only, sandboxed=sandboxed, create=create)
         try:
             yield adapter
         finally:
@@ -72,16 +87,26 @@ class Context:
             self.console.line(f"  loaded {r.table:<30} {r.rows:>8} rows  from {r.file}")
         return results
 
-    def compile(self, *, strict: bool = False, use_cache: bool = True) -> CompileResult:
+    def compile(self, *, strict: bool = False, use_cache: bool = True,
+                target: str | None = None) -> CompileResult:
         """Typed compile of the project (cached under ``target/``); never raises for model errors.
+
+        ``target`` (default: the warehouse's dialect) adds R400 for every construct that
+        dialect cannot express, when it is not the models' own.
 
             >>> ctx.compile().ok   # doctest: +SKIP
             True
         """
         from rocky_engine.compiler import compile_project
 
-        return compile_project(self.project, strict=strict, use_cache=use_cache,
-                               console=self.console)
+        result = compile_project(self.project, strict=strict, use_cache=use_cache,
+                                 console=self.console)
+        target = target or self.warehouse_dialect
+        if target != self.project.dialect:
+            from rocky_engine.compiler.target import check_target, with_target
+
+            result = with_target(result, check_target(self.project, result, target))
+        return result
 
     def lineage_graph(self, *, use_index: bool = True) -> LineageGraph:
         """The project's column lineage graph, from ``target/lineage.idx`` when it is fresh.

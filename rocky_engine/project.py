@@ -26,6 +26,7 @@ from pydantic import BaseModel, ValidationError
 
 from rocky_engine.config import (
     IDENT_RE,
+    WAREHOUSE_TYPES,
     ColumnSpec,
     RockyConfig,
     Sidecar,
@@ -124,7 +125,11 @@ class Project:
 
     @property
     def warehouse_path(self) -> Path:
-        return (self.root / self.config.warehouse.path).resolve()
+        """The embedded warehouse file (DuckDB); for a server warehouse, where a local
+        DuckDB copy would live (``target/sandbox.duckdb``)."""
+        wh = self.config.warehouse
+        path = getattr(wh, "path", None) or "target/sandbox.duckdb"
+        return (self.root / path).resolve()
 
     def source(self, schema: str, table: str) -> SourceTable | None:
         return self.sources.get(f"{schema}.{table}".lower())
@@ -392,7 +397,7 @@ def _line_of_value(text: str, value: str) -> int:
 
 _UNION_TAGS = {
     "not_null", "unique", "accepted_values", "relationships", "expression", "row_count",
-    "str", "Intent", "ColumnSpec", "FusionConfig",
+    "str", "Intent", "ColumnSpec", "FusionConfig", *WAREHOUSE_TYPES,
 }
 
 

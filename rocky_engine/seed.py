@@ -13,9 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlglot import exp
-
-from rocky_engine.adapters.base import WarehouseAdapter, table_ref
+from rocky_engine.adapters.base import WarehouseAdapter
 from rocky_engine.errors import Location, ProjectLoadError, WarehouseError, relpath
 from rocky_engine.project import Project, SourceTable
 
@@ -105,36 +103,17 @@ def load_seeds(project: Project, adapter: WarehouseAdapter,
         for path, source in seeds:
             rel = relpath(path, project.root)
             adapter.create_schema(source.schema)
-            select = _read_csv_select(path, source)
-            create = exp.Create(
-                this=table_ref(source.schema, source.name), kind="TABLE", replace=True,
-                expression=select,
-            )
             try:
-                adapter.execute(create)
+                count = adapter.load_csv(source.schema, source.name,
+                                         [(c.name, c.type) for c in source.columns], path)
             except WarehouseError as exc:
                 raise ProjectLoadError(
                     f"cannot load into {source.fqn}: {_csv_message(exc.message)}",
                     location=Location(rel, _csv_line(exc.message)),
                     hint=f"fix the value, or the declared type in {source.file}",
                 ) from None
-            (count,) = adapter.fetchall(exp.select("COUNT(*)").from_(table_ref(source.schema, source.name)))[0]
             results.append(SeedResult(source.fqn, rel, int(count)))
     return results
-
-
-def _read_csv_select(path: Path, source: SourceTable) -> exp.Select:
-    columns = exp.Struct(expressions=[
-        exp.PropertyEQ(this=exp.Literal.string(c.name), expression=exp.Literal.string(c.type))
-        for c in source.columns
-    ])
-    call = exp.Anonymous(this="read_csv", expressions=[
-        exp.Literal.string(str(path.resolve())),
-        exp.EQ(this=exp.column("header"), expression=exp.true()),
-        exp.EQ(this=exp.column("columns"), expression=columns),
-        exp.EQ(this=exp.column("auto_detect"), expression=exp.false()),
-    ])
-    return exp.select("*").from_(exp.Table(this=call))
 
 
 def _csv_line(message: str) -> int:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
 import contextlib
 import io
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +14,7 @@ import pytest
 
 from rocky_engine.context import Context
 from rocky_engine.scaffold import init_project
+from tests.pgserver import pg_dsn, pg_server  # noqa: F401 - fixtures for every test area
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures"
@@ -47,6 +48,38 @@ def seeded_shop(tmp_path: Path, _seeded_template: Path) -> Path:
     root = tmp_path / "shop"
     shutil.copytree(_seeded_template, root)
     return root
+
+
+PG_DSN_ENV = "ROCKY_TEST_PG_DSN"
+
+
+def use_postgres(root: Path, dsn: str, monkeypatch: pytest.MonkeyPatch,
+                 schema: str = "main") -> Path:
+    """Point the project at ``[warehouse] type = "postgres"`` (DSN in an env variable)."""
+    config = root / "rocky.toml"
+    text = config.read_text()
+    start = text.index("[warehouse]")
+    end = text.find("\n[", start + 1)
+    block = (f'[warehouse]\ntype = "postgres"\ndsn_env = "{PG_DSN_ENV}"\n'
+             f'schema = "{schema}"\n')
+    config.write_text(text[:start] + block + (text[end:] if end != -1 else ""))
+    monkeypatch.setenv(PG_DSN_ENV, dsn)
+    return root
+
+
+@pytest.fixture
+def pg_shop(tmp_path: Path, pg_dsn: str,  # noqa: F811 - the fixture, by name
+            monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The example project on a fresh Postgres database, not yet seeded."""
+    root = tmp_path / "shop"
+    init_project(root, example="shop")
+    return use_postgres(root, pg_dsn, monkeypatch)
+
+
+@pytest.fixture
+def pg_seeded_shop(pg_shop: Path) -> Path:
+    Context.load(pg_shop).seed()
+    return pg_shop
 
 
 @dataclass

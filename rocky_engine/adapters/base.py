@@ -1,8 +1,15 @@
 """The warehouse seam: a small interface every warehouse adapter implements.
 
-SQL is built as sqlglot expressions and generated for ``adapter.dialect``; engine code
-never writes warehouse-specific SQL strings. Capabilities are class constants so the
-engine can ask rather than assume (``adapter.SUPPORTS_TRANSACTIONAL_DDL``).
+SQL is built as sqlglot expressions and generated for ``adapter.dialect`` (through the
+dialect layer, :mod:`rocky_engine.adapters.dialect`, when that is not the project's
+dialect); engine code never writes warehouse-specific SQL strings. Capabilities are class
+constants so the engine can ask rather than assume (``adapter.SUPPORTS_TRANSACTIONAL_DDL``).
+
+Adding a warehouse (e.g. Spark): a class implementing :class:`WarehouseAdapter`, a config
+model in :mod:`rocky_engine.config` (the ``[warehouse]`` union), an opener registered in
+:mod:`rocky_engine.adapters.factory`, :class:`~rocky_engine.adapters.dialect.TargetRules`
+when sqlglot needs help, and one parameter of the conformance suite
+(``tests/adapters/conftest.py``). A string passed as SQL is already in ``dialect``.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from sqlglot import exp
@@ -43,6 +51,9 @@ class WarehouseAdapter(Protocol):
     # True when the warehouse itself admits one writing process at a time (an embedded
     # file): a lock row left by another process is then necessarily stale.
     SINGLE_WRITER_PROCESS: bool
+    # True when the warehouse has session locks that die with the session
+    # (:meth:`try_advisory_lock`): the writer lock then survives nothing, not even kill -9.
+    SUPPORTS_ADVISORY_LOCK: bool
 
     def execute(self, sql: str | exp.Expr, params: Sequence[Any] | None = None) -> None: ...
 
@@ -59,6 +70,17 @@ class WarehouseAdapter(Protocol):
     def tables(self, schema: str) -> list[CatalogTable]: ...
 
     def table(self, schema: str, name: str) -> CatalogTable | None: ...
+
+    def catalog(self, schemas: Sequence[str]) -> list[CatalogTable]:
+        """Every table and view of ``schemas`` in one round trip; column types in rocky's
+        spelling (:func:`~rocky_engine.adapters.dialect.normalize_type`)."""
+        ...
+
+    def load_csv(self, schema: str, name: str, columns: Sequence[tuple[str, str]],
+                 path: Path) -> int:
+        """(Re)create ``schema.name`` with ``columns`` (name, rocky type) from a CSV file
+        with a header row; a bad value raises :class:`WarehouseError` naming its line."""
+        ...
 
     def create_schema(self, schema: str) -> None: ...
 

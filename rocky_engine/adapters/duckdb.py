@@ -25,6 +25,7 @@ class DuckDBAdapter(IncrementalSQL):
     # No table clones in DuckDB: a branch starts from a copy of prod's rows.
     CLONE_KIND = "copy"
     MERGE_METHOD = "merge"  # MERGE INTO (DuckDB >= 1.4)
+    SUPPORTS_ADVISORY_LOCK = False
 
     def __init__(self, path: str | Path, *, read_only: bool = False, sandboxed: bool = False,
                  create: bool = True) -> None:
@@ -57,6 +58,8 @@ class DuckDBAdapter(IncrementalSQL):
         except duckdb.Error as exc:
             raise WarehouseError(f"cannot open warehouse {self.path}: {_first_line(exc)}") from None
         self._tx_depth = 0
+        # DuckDB does not tie views to the tables they read: nothing to re-create.
+        self.view_sql = None
         if sandboxed:
             self.sandbox()
 
@@ -104,31 +107,38 @@ class DuckDBAdapter(IncrementalSQL):
         )
         return [r[0] for r in rows]
 
-    def tables(self, schema: str, *, name: str | None = None) -> list[CatalogTable]:
+    def tables(self, schema: str) -> list[CatalogTable]:
+        return self.catalog([schema])
+
+    def catalog(self, schemas: Sequence[str]) -> list[CatalogTable]:
+        """Every table and view of ``schemas`` (case-insensitive), in one query."""
+        if not schemas:
+            return []
         rows = self.fetchall(
-            "SELECT t.table_name, t.table_type, c.column_name, c.data_type, c.is_nullable, "
+            "SELECT t.table_schema, t.table_name, t.table_type, c.column_name, c.data_type, "
+            "c.is_nullable, "
             "c.ordinal_position, c.column_comment, t.table_comment "
             "FROM information_schema.tables t JOIN information_schema.columns c "
             "ON t.table_catalog = c.table_catalog AND t.table_schema = c.table_schema "
             "AND t.table_name = c.table_name "
-            "WHERE t.table_catalog = current_database() AND lower(t.table_schema) = lower(?) "
-            + ("AND lower(t.table_name) = lower(?) " if name is not None else "")
-            + "ORDER BY t.table_name, c.ordinal_position",
-            [schema] if name is None else [schema, name],
+            "WHERE t.table_catalog = current_database() "
+            "AND list_contains(?, lower(t.table_schema)) "
+            "ORDER BY t.table_schema, t.table_name, c.ordinal_position",
+            [[s.lower() for s in schemas]],
         )
-        grouped: dict[str, tuple[str, str | None, list[CatalogColumn]]] = {}
-        for name, kind, col, typ, nullable, ordinal, comment, tcomment in rows:
+        grouped: dict[tuple[str, str], tuple[str, str | None, list[CatalogColumn]]] = {}
+        for schema, name, kind, col, typ, nullable, ordinal, comment, tcomment in rows:
             entry = grouped.setdefault(
-                name, ("view" if kind == "VIEW" else "table", tcomment, [])
+                (schema, name), ("view" if kind == "VIEW" else "table", tcomment, [])
             )
             entry[2].append(CatalogColumn(col, typ, nullable == "YES", int(ordinal), comment))
         return [
             CatalogTable(schema, name, kind, tuple(cols), tcomment)
-            for name, (kind, tcomment, cols) in grouped.items()
+            for (schema, name), (kind, tcomment, cols) in grouped.items()
         ]
 
     def table(self, schema: str, name: str) -> CatalogTable | None:
-        return next(iter(self.tables(schema, name=name)), None)
+        return next((t for t in self.tables(schema) if t.name.lower() == name.lower()), None)
 
     def create_schema(self, schema: str) -> None:
         self.execute(exp.Create(this=exp.Table(this=exp.to_identifier(schema, quoted=True)),
@@ -221,6 +231,23 @@ class DuckDBAdapter(IncrementalSQL):
         kind = kind or self.relations(schema).get(name.lower())
         if kind is not None:
             self.drop_table(schema, name, kind.upper())
+
+    def load_csv(self, schema: str, name: str, columns: Sequence[tuple[str, str]],
+                 path: Path) -> int:
+        """(Re)create ``schema.name`` from a CSV with a header row, with the given types."""
+        types = exp.Struct(expressions=[
+            exp.PropertyEQ(this=exp.Literal.string(c), expression=exp.Literal.string(t))
+            for c, t in columns
+        ])
+        call = exp.Anonymous(this="read_csv", expressions=[
+            exp.Literal.string(str(Path(path).resolve())),
+            exp.EQ(this=exp.column("header"), expression=exp.true()),
+            exp.EQ(this=exp.column("columns"), expression=types),
+            exp.EQ(this=exp.column("auto_detect"), expression=exp.false()),
+        ])
+        self.execute(exp.Create(this=table_ref(schema, name), kind="TABLE", replace=True,
+                                expression=exp.select("*").from_(exp.Table(this=call))))
+        return self.row_count(schema, name)
 
     def row_count(self, schema: str, name: str) -> int:
         (count,) = self.fetchall(exp.select(exp.Count(this=exp.Star()))

@@ -1,6 +1,6 @@
 """Drift detection end to end: introspect, compare, map the impact, remember the values.
 
-    >>> with DuckDBAdapter("warehouse.duckdb") as adapter:       # doctest: +SKIP
+    >>> with ctx.adapter() as adapter:                            # doctest: +SKIP
     ...     report = detect_drift(project, adapter)
     >>> [c.kind for c in report.changes]                          # doctest: +SKIP
     ['column_renamed']

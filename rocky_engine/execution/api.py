@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from rocky_engine.adapters.duckdb import DuckDBAdapter
+from rocky_engine.adapters.base import WarehouseAdapter
 from rocky_engine.execution import branches as _branches
 from rocky_engine.execution.plan import build_plan, compile_gate, has_errors
 from rocky_engine.execution.results import RunResult
@@ -24,10 +24,9 @@ if TYPE_CHECKING:
 
 
 @contextmanager
-def open_warehouse(ctx: Context, *, sandboxed: bool = False) -> Iterator[DuckDBAdapter]:
+def open_warehouse(ctx: Context, *, sandboxed: bool = False) -> Iterator[WarehouseAdapter]:
     """A read-write connection, retried while another process holds the file."""
-    path = ctx.warehouse_path
-    adapter = open_with_retry(lambda: DuckDBAdapter(path, sandboxed=sandboxed),
+    adapter = open_with_retry(lambda: ctx.open_adapter(sandboxed=sandboxed),
                               timeout=getattr(ctx, "lock_timeout", None))
     try:
         yield adapter
@@ -43,7 +42,14 @@ def run(ctx: Context, select: Sequence[str] | None = None, branch: str | None = 
     base = ctx.project.config.warehouse.schema_
     schema = _branches.branch_schema(base, branch) if branch else base
     started = time.perf_counter()
-    _, diagnostics = compile_gate(ctx.project)
+    compiled, diagnostics = compile_gate(ctx.project)
+    models = None
+    if ctx.warehouse_dialect != ctx.project.dialect:
+        from rocky_engine.compiler.target import TargetModels, check_target
+
+        models = TargetModels(ctx.project, compiled, ctx.warehouse_dialect)
+        diagnostics = diagnostics + tuple(check_target(ctx.project, compiled,
+                                                       ctx.warehouse_dialect, models))
     if has_errors(diagnostics):
         for d in diagnostics:
             ctx.console.line(d.headline())
@@ -53,7 +59,8 @@ def run(ctx: Context, select: Sequence[str] | None = None, branch: str | None = 
     with open_warehouse(ctx, sandboxed=sandboxed) as adapter:
         result = run_plan(ctx.project, adapter, plan, branch=branch, console=ctx.console,
                           lock_timeout=getattr(ctx, "lock_timeout", None),
-                          before_each=before_each, full_refresh=full_refresh)
+                          before_each=before_each, full_refresh=full_refresh,
+                          target_models=models)
     return RunResult(result.run_id, result.schema, result.branch, result.selected,
                      result.models, time.perf_counter() - started, diagnostics,
                      result.recovered_from)

@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import sqlglot
 from sqlglot import exp
 
 from rocky_engine.adapters.base import WarehouseAdapter, table_ref
@@ -233,6 +232,12 @@ def promote_branch(adapter: WarehouseAdapter, base: str, name: str, *,
             raise ProblemError(f"branch {name!r} lost model(s) {', '.join(missing)}; "
                                "prod was not touched",
                                hint=f"rebuild them with `rocky run --branch {name}`")
+        views = {m.model: m.prod_sql for m in built if m.materialized == "view"}
+        if hasattr(adapter, "view_sql"):
+            # A prod view dropped with a table it reads is re-created from the branch's
+            # version when the branch rebuilt it.
+            adapter.view_sql = lambda s, n: views.get(n.lower()) if s.lower() == base.lower() \
+                else None
         with adapter.transaction():
             for m in built:
                 existing = prod.get(m.model)
@@ -244,9 +249,8 @@ def promote_branch(adapter: WarehouseAdapter, base: str, name: str, *,
                         base, m.model, exp.select(exp.Star()).from_(table_ref(schema, m.model)),
                         replace=True)
                 else:
-                    query = sqlglot.parse_one(m.prod_sql, dialect=adapter.dialect)
-                    assert isinstance(query, exp.Query)
-                    adapter.create_view(base, m.model, query, replace=True)
+                    # Bound to prod and rendered for this warehouse when it was built.
+                    adapter.create_view(base, m.model, m.prod_sql, replace=True)
                 if after_each is not None:
                     after_each(m.model)
         ticket.summary = {"promoted": [m.model for m in built], "branch": name}

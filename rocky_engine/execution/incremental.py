@@ -131,10 +131,8 @@ def stored_maximum(adapter: WarehouseAdapter, schema: str, name: str,
         return exp.Literal.number(str(value))
     if isinstance(value, datetime | date):
         text = value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
-        return exp.Cast(this=exp.Literal.string(text),
-                        to=exp.DataType.build(column.type, dialect=adapter.dialect))
-    return exp.Cast(this=exp.Literal.string(str(value)),
-                    to=exp.DataType.build(column.type, dialect=adapter.dialect))
+        return exp.Cast(this=exp.Literal.string(text), to=_dtype(column, adapter.dialect))
+    return exp.Cast(this=exp.Literal.string(str(value)), to=_dtype(column, adapter.dialect))
 
 
 def build_incremental(adapter: WarehouseAdapter, schema: str, name: str,
@@ -294,7 +292,12 @@ def _sync_columns(adapter: WarehouseAdapter, schema: str, name: str,
 
 
 def _dtype(col: CatalogColumn, dialect: str) -> exp.DataType:
-    return exp.DataType.build(col.type, dialect=dialect)
+    # Adapters report types normalised to the project's (DuckDB-style) names, which the
+    # warehouse's own dialect almost always reads too.
+    try:
+        return exp.DataType.build(col.type, dialect=dialect)
+    except Exception:  # noqa: BLE001 - sqlglot raises ParseError or ValueError
+        return exp.DataType.build(col.type, dialect="duckdb")
 
 
 def _key_columns(key: list[str], batch: tuple[CatalogColumn, ...]) -> list[str]:

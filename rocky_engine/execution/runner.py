@@ -18,6 +18,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
+from typing import TYPE_CHECKING, Any
+
+from sqlglot import exp
 
 from rocky_engine.adapters.base import WarehouseAdapter
 from rocky_engine.console import Console, SilentConsole
@@ -30,6 +33,9 @@ from rocky_engine.execution.refs import bind, bound, bound_sql
 from rocky_engine.execution.results import ModelRun, RunResult
 from rocky_engine.project import Project
 
+if TYPE_CHECKING:
+    from rocky_engine.compiler.target import TargetModels
+
 TMP_SUFFIX = "__rocky_tmp"
 # Work tables a killed run (on a warehouse without transactional DDL) may leave behind.
 _LEFTOVER_SUFFIXES = (TMP_SUFFIX, BATCH_SUFFIX, SYNC_SUFFIX)
@@ -39,12 +45,14 @@ def run_plan(project: Project, adapter: WarehouseAdapter, plan: Plan, *,
              branch: str | None = None, console: Console | None = None,
              lock_timeout: float | None = None,
              before_each: Callable[[str], None] | None = None,
-             full_refresh: bool = False) -> RunResult:
+             full_refresh: bool = False,
+             target_models: TargetModels | None = None) -> RunResult:
     """Build ``plan.selected`` into prod, or into ``branch`` when given.
 
     ``full_refresh`` rebuilds incremental models whole instead of adding new rows.
-
-    ``before_each(model)`` is a test seam (fault injection, slow builds).
+    ``target_models`` renders models from their qualified trees when the warehouse speaks
+    another dialect than the project (required then). ``before_each(model)`` is a test
+    seam (fault injection, slow builds).
     """
     console = console or SilentConsole()
     base = project.config.warehouse.schema_
@@ -63,6 +71,18 @@ def run_plan(project: Project, adapter: WarehouseAdapter, plan: Plan, *,
             kinds.update(dict.fromkeys(made, "view"))
         targets = {name: (target, name) for name in plan.parsed}
         prod_targets = {name: (base, name) for name in plan.parsed}
+        render = Renderer(plan, adapter.dialect, target_models)
+
+        def view_sql(schema: str, name: str) -> Any:
+            # A model view Postgres dropped along with a table it reads: re-created from
+            # the model (checked by the compile), not from its stale stored definition.
+            low = name.lower()
+            if schema.lower() != target.lower() or plan.materialized.get(low) != "view":
+                return None
+            return render.query(low, targets)
+
+        if hasattr(adapter, "view_sql"):
+            adapter.view_sql = view_sql
         done: dict[str, ModelRun] = {}
         with console.progress("running models", total=len(plan.selected)) as step:
             for name in plan.selected:
@@ -77,9 +97,9 @@ def run_plan(project: Project, adapter: WarehouseAdapter, plan: Plan, *,
                     record = None
                     if branch:
                         record = _branch_recorder(adapter, plan, name, branch, prod_targets,
-                                                  ticket.run_id)
+                                                  ticket.run_id, render)
                     outcome = _build(adapter, plan, name, target, targets, kinds, record,
-                                     full_refresh=full_refresh,
+                                     render, full_refresh=full_refresh,
                                      prod=base if branch else None, run_id=ticket.run_id)
                 done[name] = outcome
                 console.line(outcome.render())
@@ -118,12 +138,40 @@ def _clean_leftovers(adapter: WarehouseAdapter, schema: str) -> dict[str, str]:
     return kinds
 
 
+class Renderer:
+    """A model's query for the warehouse, bound to target schemas.
+
+    Same dialect: the model's own text with its references spliced (no parse, no SQL
+    generation), the tree only when splicing is not possible. Another dialect: the
+    qualified tree from ``target_models``, which the adapter renders.
+    """
+
+    def __init__(self, plan: Plan, dialect: str, target_models: TargetModels | None) -> None:
+        self.plan = plan
+        self.dialect = dialect
+        self.target_models = target_models
+
+    def query(self, name: str, targets: dict[str, tuple[str, str]]) -> str | exp.Query:
+        parsed = self.plan.parsed[name]
+        if self.target_models is not None and self.dialect != parsed.dialect:
+            return self.target_models.bound(name, targets)
+        text = bound_sql(parsed, targets, self.dialect)
+        return text if text is not None else bind(parsed.tree, targets)
+
+    def text(self, name: str, targets: dict[str, tuple[str, str]]) -> str:
+        """As :meth:`query`, as SQL text in the warehouse's dialect."""
+        query = self.query(name, targets)
+        if isinstance(query, str):
+            return query
+        from rocky_engine.adapters.dialect import render
+
+        return render(query, self.dialect)
+
+
 def _branch_recorder(adapter: WarehouseAdapter, plan: Plan, name: str, branch: str,
-                     prod_targets: dict[str, tuple[str, str]], run_id: str
-                     ) -> Callable[[], None]:
-    parsed = plan.parsed[name]
-    prod_sql = bound_sql(parsed, prod_targets, adapter.dialect) or \
-        bind(parsed.tree, prod_targets).sql(dialect=adapter.dialect)
+                     prod_targets: dict[str, tuple[str, str]], run_id: str,
+                     render: Renderer) -> Callable[[], None]:
+    prod_sql = render.text(name, prod_targets)
 
     def record() -> None:
         _branches.record_build(adapter, branch, name, plan.materialized[name], prod_sql, run_id)
@@ -133,7 +181,8 @@ def _branch_recorder(adapter: WarehouseAdapter, plan: Plan, name: str, branch: s
 
 def _build(adapter: WarehouseAdapter, plan: Plan, name: str, schema: str,
            targets: dict[str, tuple[str, str]], kinds: dict[str, str],
-           record: Callable[[], None] | None = None, *, full_refresh: bool = False,
+           record: Callable[[], None] | None = None,
+           render: Renderer | None = None, *, full_refresh: bool = False,
            prod: str | None = None, run_id: str = "") -> ModelRun:
     """Build one model in one transaction (one commit: the build, the swap, the record).
 
@@ -153,12 +202,18 @@ def _build(adapter: WarehouseAdapter, plan: Plan, name: str, schema: str,
     incremental = None
     parsed = plan.parsed[name]
     # The model's own text with its references spliced (no parse, no SQL generation);
-    # the tree only when that is not possible (e.g. the project's dialect is not the
-    # warehouse's).
+    # the tree only when that is not possible; the qualified tree for another dialect.
     text = bound_sql(parsed, targets, adapter.dialect)
+    if text is None and render is not None and render.target_models is not None:
+        try:
+            text_or_tree: Any = render.query(name, targets)
+        except ValueError as exc:
+            return ModelRun(name, materialized, "error", relation, 0.0, error=str(exc))
+        source: Any = nullcontext(text_or_tree)
+    else:
+        source = nullcontext(text) if text is not None else bound(parsed, targets)
     try:
-        with adapter.transaction() if several else nullcontext(), \
-                nullcontext(text) if text is not None else bound(parsed, targets) as query:
+        with adapter.transaction() if several else nullcontext(), source as query:
             if materialized == "incremental":
                 incremental = build_incremental(
                     adapter, schema, name, query, plan.incremental[name], existing=existing,

@@ -4,7 +4,9 @@ Two layers keep writers apart:
 
 1. the warehouse itself — DuckDB lets one process open a file read-write, so a second
    process retries the open for a bounded time (:func:`open_with_retry`) and then fails
-   with :class:`~rocky_engine.errors.LockTimeout` naming the holder's PID;
+   with :class:`~rocky_engine.errors.LockTimeout` naming the holder's PID; a server
+   warehouse with session locks (``SUPPORTS_ADVISORY_LOCK``, e.g. a Postgres advisory
+   lock) is waited on the same way, and the server frees it when the holder dies;
 2. a lock row in ``_rocky.lock`` — keeps two writers in one process apart and survives a
    crash: a row whose holder is gone is *stale* and the next writer takes it over,
    marking the interrupted run as such in the history.
@@ -186,8 +188,10 @@ def _is_stale(adapter: WarehouseAdapter, holder: LockHolder) -> bool:
     if holder.pid == os.getpid() and holder.host == socket.gethostname():
         with _ACTIVE_GUARD:
             return holder.run_id not in _ACTIVE
-    if getattr(adapter, "SINGLE_WRITER_PROCESS", False):
-        return True  # we hold the file, so the row's process cannot be writing
+    if getattr(adapter, "SINGLE_WRITER_PROCESS", False) or \
+            getattr(adapter, "SUPPORTS_ADVISORY_LOCK", False):
+        # We hold the file (or the session lock), so the row's process cannot be writing.
+        return True
     if holder.host == socket.gethostname():
         try:
             os.kill(holder.pid, 0)
@@ -201,9 +205,39 @@ def _is_stale(adapter: WarehouseAdapter, holder: LockHolder) -> bool:
 def acquire_lock(adapter: WarehouseAdapter, run_id: str, command: str, *,
                  timeout: float | None = None, poll: float = 0.05) -> LockHolder | None:
     """Take the writer lock; returns the stale holder it recovered from, if any."""
-    ensure_state(adapter)
     limit = lock_timeout_default() if timeout is None else timeout
     deadline = time.monotonic() + limit
+    session = bool(getattr(adapter, "SUPPORTS_ADVISORY_LOCK", False))
+    if session:
+        _session_lock(adapter, deadline, limit, poll)
+    try:
+        return _acquire_row(adapter, run_id, command, deadline, limit, poll)
+    except BaseException:
+        if session:
+            adapter.advisory_unlock(_LOCK_NAME)  # type: ignore[attr-defined]
+        raise
+
+
+def _session_lock(adapter: WarehouseAdapter, deadline: float, limit: float,
+                  poll: float) -> None:
+    while not adapter.try_advisory_lock(_LOCK_NAME):  # type: ignore[attr-defined]
+        if time.monotonic() >= deadline:
+            holder = None
+            try:
+                holder = current_holder(adapter)
+            except WarehouseError:
+                pass
+            who = holder.describe() if holder else "another writer"
+            raise LockTimeout(
+                f"the warehouse is being written by {who}; gave up after waiting {limit:g}s",
+                hint="wait for it to finish; set ROCKY_LOCK_TIMEOUT=<seconds> to wait longer",
+            )
+        time.sleep(poll)
+
+
+def _acquire_row(adapter: WarehouseAdapter, run_id: str, command: str, deadline: float,
+                 limit: float, poll: float) -> LockHolder | None:
+    ensure_state(adapter)
     lock = table_ref(STATE_SCHEMA, "lock")
     me = {"run_id": run_id, "command": command, "who": _who(),
           "host": socket.gethostname(), "pid": os.getpid()}
@@ -253,6 +287,8 @@ def release_lock(adapter: WarehouseAdapter, run_id: str) -> None:
     finally:
         with _ACTIVE_GUARD:
             _ACTIVE.discard(run_id)
+        if getattr(adapter, "SUPPORTS_ADVISORY_LOCK", False):
+            adapter.advisory_unlock(_LOCK_NAME)  # type: ignore[attr-defined]
 
 
 def record_start(adapter: WarehouseAdapter, run_id: str, command: str, target: str,

@@ -67,9 +67,24 @@ def run_tests(project: Project, adapter: WarehouseAdapter, plan: Plan, *, schema
         for unit in model.sidecar.unit_tests:
             types = _input_types(project, adapter, plan.parsed[name], compiled, schema)
             results.append(run_unit_test(project, adapter, plan.parsed[name], unit,
+                                         target_models=_target_models(project, adapter,
+                                                                      compiled),
                                          input_types=types))
             console.line(results[-1].render())
     return TestReport(schema, tuple(results), time.perf_counter() - started)
+
+
+def _target_models(project: Project, adapter: WarehouseAdapter, compiled: Any) -> Any:
+    """Qualified trees for a warehouse of another dialect (None: the model's own SQL)."""
+    if compiled is None or adapter.dialect == project.dialect:
+        return None
+    cached = getattr(compiled, "_rocky_target_models", None)
+    if cached is None or cached.target != adapter.dialect:
+        from rocky_engine.compiler.target import TargetModels
+
+        cached = TargetModels(project, compiled, adapter.dialect)
+        object.__setattr__(compiled, "_rocky_target_models", cached)
+    return cached
 
 
 def _input_types(project: Project, adapter: WarehouseAdapter, parsed: ParsedModel,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as _dt
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 from sqlglot.errors import ParseError
@@ -25,13 +25,19 @@ from rocky_engine.execution.data_tests import EXAMPLE_ROWS, TestResult
 from rocky_engine.execution.refs import ParsedModel, bind
 from rocky_engine.project import Project
 
+if TYPE_CHECKING:
+    from rocky_engine.compiler.target import TargetModels
+
 _ACTUAL, _EXPECTED = "rocky__actual", "rocky__expected"
 
 
 def run_unit_test(project: Project, adapter: WarehouseAdapter, parsed: ParsedModel,
-                  test: UnitTest, *, input_types: Mapping[str, Mapping[str, str]]
-                  ) -> TestResult:
-    """Run one unit test of ``parsed``; ``input_types[ref]`` are the known input columns."""
+                  test: UnitTest, *, input_types: Mapping[str, Mapping[str, str]],
+                  target_models: TargetModels | None = None) -> TestResult:
+    """Run one unit test of ``parsed``; ``input_types[ref]`` are the known input columns.
+
+    ``target_models`` gives the qualified tree when the warehouse speaks another dialect.
+    """
     model, name = parsed.name, test.name
     given = {k.lower(): v for k, v in test.given.items()}
     inputs = sorted(parsed.model_refs | parsed.source_refs)
@@ -51,7 +57,9 @@ def run_unit_test(project: Project, adapter: WarehouseAdapter, parsed: ParsedMod
             types = _input_columns(input_types.get(ref, {}), given.get(ref, []))
             adapter.create_table_as(schema, rel, _rows_query(types, given.get(ref, []),
                                                              adapter.dialect))
-        adapter.create_table_as(schema, _ACTUAL, bind(parsed.tree, models_map, sources_map))
+        query = target_models.bound(parsed.name, models_map, sources_map) \
+            if target_models is not None else bind(parsed.tree, models_map, sources_map)
+        adapter.create_table_as(schema, _ACTUAL, query)
         return _compare(adapter, schema, model, test)
     except WarehouseError as exc:
         return TestResult(model, name, "unit", "error", message=exc.message)

@@ -6,6 +6,7 @@ can run (DuckDB always; others when their adapter and fixture exist).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -66,11 +67,38 @@ class Warehouse:
             adapter.close()
 
 
-WAREHOUSES: dict[str, type[Warehouse]] = {"duckdb": Warehouse}
+class PostgresWarehouse(Warehouse):
+    """A fresh database on the session's throwaway PostgreSQL server (``pg_dsn``)."""
+
+    name = "postgres"
+    DSN_ENV = "ROCKY_TEST_PG_DSN"
+
+    def config(self) -> str:
+        return f'[warehouse]\ntype = "postgres"\ndsn_env = "{self.DSN_ENV}"\nschema = "main"\n'
+
+    @contextmanager
+    def connect(self) -> Iterator[Any]:
+        from rocky_engine.adapters.postgres import PostgresAdapter
+
+        adapter = PostgresAdapter(os.environ[self.DSN_ENV])
+        try:
+            yield adapter
+        finally:
+            adapter.close()
+
+
+WAREHOUSES: dict[str, type[Warehouse]] = {"duckdb": Warehouse, "postgres": PostgresWarehouse}
 
 
 def warehouses() -> list[str]:
     return list(WAREHOUSES)
+
+
+def use_warehouse(request: Any, warehouse: str, monkeypatch: Any) -> None:
+    """Per test: for postgres, a fresh database (the pg_dsn fixture; it skips, loudly, when
+    no server binaries exist) named by the env variable the project's config reads."""
+    if warehouse == "postgres":
+        monkeypatch.setenv(PostgresWarehouse.DSN_ENV, request.getfixturevalue("pg_dsn"))
 
 
 class IncrProject:

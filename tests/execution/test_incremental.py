@@ -19,9 +19,15 @@ import pytest
 
 from rocky_engine.execution.state import incremental_history, run_history
 
-from .incremental_helpers import T0, IncrProject, ev, sidecar, warehouses
+from .incremental_helpers import T0, IncrProject, ev, sidecar, use_warehouse, warehouses
 
 pytestmark = pytest.mark.parametrize("warehouse", warehouses())
+
+
+@pytest.fixture(autouse=True)
+def _warehouse(request: pytest.FixtureRequest, warehouse: str,
+               monkeypatch: pytest.MonkeyPatch) -> None:
+    use_warehouse(request, warehouse, monkeypatch)
 
 DAY = 24 * 60
 
