@@ -17,7 +17,8 @@ runs inside the caller's transaction, so a failure leaves the stored table as it
     >>> print(merge_statement("main", "orders", "orders__rocky_batch", ["id"], ["id", "v"])
     ...       .sql("duckdb"))  # doctest: +NORMALIZE_WHITESPACE
     MERGE INTO "main"."orders" AS "_t" USING "main"."orders__rocky_batch" AS "_s"
-    ON "_t"."id" = "_s"."id" WHEN MATCHED THEN UPDATE SET "v" = "_s"."v"
+    ON "_t"."id" = "_s"."id" WHEN MATCHED AND ("_t"."v" IS DISTINCT FROM "_s"."v")
+    THEN UPDATE SET "v" = "_s"."v"
     WHEN NOT MATCHED THEN INSERT ("id", "v") VALUES ("_s"."id", "_s"."v")
 """
 
@@ -55,14 +56,27 @@ def stored_key_exists(schema: str, target: str, key: Sequence[str]) -> exp.Exist
                       .from_(_aliased(schema, target, _T)).where(key_match(key)))
 
 
+def values_differ(key: Sequence[str], columns: Sequence[str], left: str = _T,
+                  right: str = _S) -> exp.Expr | None:
+    """``left.c IS DISTINCT FROM right.c OR ...`` over the non-key columns (None if none)."""
+    lowered = {k.lower() for k in key}
+    conds = [exp.NullSafeNEQ(this=_col(c, left), expression=_col(c, right)) for c in columns
+             if c.lower() not in lowered]
+    return exp.or_(*conds) if conds else None
+
+
 def merge_statement(schema: str, target: str, staged: str, key: Sequence[str],
                     columns: Sequence[str]) -> exp.Merge:
+    """Rows whose key is stored are updated only where a value differs (a re-read row
+    that did not change is not rewritten); the others are inserted."""
     lowered = {k.lower() for k in key}
     updates = [exp.EQ(this=_col(c), expression=_col(c, _S)) for c in columns
                if c.lower() not in lowered]
     whens = []
-    if updates:
-        whens.append(exp.When(matched=True, then=exp.Update(expressions=updates)))
+    differ = values_differ(key, columns)
+    if updates and differ is not None:
+        whens.append(exp.When(matched=True, condition=exp.Paren(this=differ),
+                              then=exp.Update(expressions=updates)))
     whens.append(exp.When(matched=False, then=exp.Insert(
         this=exp.Tuple(expressions=[_col(c) for c in columns]),
         expression=exp.Tuple(expressions=[_col(c, _S) for c in columns]))))

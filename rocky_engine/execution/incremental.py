@@ -32,7 +32,7 @@ import sqlglot
 from sqlglot import exp
 
 from rocky_engine.adapters.base import CatalogColumn, WarehouseAdapter, table_ref
-from rocky_engine.adapters.incremental import stored_key_exists
+from rocky_engine.adapters.incremental import stored_key_exists, values_differ
 from rocky_engine.config import IncrementalConfig, parse_lookback
 from rocky_engine.errors import WarehouseError
 
@@ -221,11 +221,20 @@ def build_incremental(adapter: WarehouseAdapter, schema: str, name: str,
         # A batch of only new keys (the usual fact load) needs no join with the stored
         # table at all: a plain INSERT is the same result, for a fraction of the work.
         if config.strategy == "merge":
-            if stored_rows:
+            # "updated" counts stored rows whose values change; a row the lookback reads
+            # again unchanged is neither rewritten nor counted.
+            differ = values_differ(key, columns)
+            updated = _count(adapter, exp.select(exp.Count(this=exp.Star())).from_(
+                _alias(schema, staged, "_s")).where(exp.Exists(this=exp.select(
+                    exp.Literal.number(1)).from_(_alias(schema, name, "_t")).where(
+                    exp.and_(_match(key), exp.Paren(this=differ)))))) \
+                if stored_rows and differ is not None else 0
+            inserted = batch_rows - stored_rows
+            if updated:
                 adapter.merge_rows(schema, name, staged, key, columns)
-            else:
-                adapter.insert_rows(schema, name, staged, columns)
-            updated, inserted = stored_rows, batch_rows - stored_rows
+            elif inserted:
+                adapter.insert_rows(schema, name, staged, columns,
+                                    skip_stored_key=key if stored_rows else ())
         elif config.strategy == "delete+insert":
             deleted = _count(adapter, exp.select(exp.Count(this=exp.Star())).from_(
                 _alias(schema, name, "_t")).where(exp.Exists(this=exp.select(

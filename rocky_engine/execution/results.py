@@ -41,7 +41,7 @@ class ModelRun:
     def render(self) -> str:
         """The progress line a person sees, e.g. ``OK    customers  table  0.02s  40 rows``."""
         label = {"success": "OK", "error": "ERROR", "skipped": "SKIP"}[self.status]
-        text = f"  {label:<5} {self.name:<32} {self.materialized:<5} {self.seconds:7.2f}s"
+        text = f"  {label:<5} {self.name:<32} {self.materialized:<11} {self.seconds:7.2f}s"
         if self.rows is not None:
             text += f"  {self.rows} rows"
         if self.mode == "incremental":

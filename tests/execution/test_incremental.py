@@ -76,9 +76,9 @@ def test_keyed_strategies_take_updates_and_late_rows(tmp_path: Path, warehouse: 
     stored = {r[0]: r for r in p.rows()}
     assert stored[3][2] == 333 and 21 in stored and 22 in stored and 23 not in stored
     # The stored maximum is 20:00; the 1-day window re-reads every row above -04:00, so
-    # all 20 stored keys come again (row 3 with its new amount) plus rows 21 and 22.
+    # all 20 stored keys come again (only row 3 with a new value) plus rows 21 and 22.
     if strategy == "merge":
-        assert (m.inserted, m.updated, m.deleted) == (2, 20, 0)
+        assert (m.inserted, m.updated, m.deleted) == (2, 1, 0)  # only row 3 changed
     else:
         assert (m.inserted, m.updated, m.deleted) == (22, 0, 20)
     assert p.rows() == [r for r in p.expected() if r[0] != 23]
