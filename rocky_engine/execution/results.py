@@ -28,15 +28,15 @@ class ModelRun:
     note: str | None = None
 
     def to_json(self) -> dict[str, object]:
-        out: dict[str, object] = {
+        # inserted/updated/deleted/mode/note are null for views and tables, so every
+        # entry has the same keys.
+        return {
             "name": self.name, "materialized": self.materialized, "status": self.status,
             "relation": self.relation, "seconds": round(self.seconds, 4), "rows": self.rows,
             "error": self.error, "skipped_because": self.skipped_because,
+            "inserted": self.inserted, "updated": self.updated, "deleted": self.deleted,
+            "mode": self.mode, "note": self.note,
         }
-        if self.materialized == "incremental":
-            out.update(inserted=self.inserted, updated=self.updated, deleted=self.deleted,
-                       mode=self.mode, note=self.note)
-        return out
 
     def render(self) -> str:
         """The progress line a person sees, e.g. ``OK    customers  table  0.02s  40 rows``."""
