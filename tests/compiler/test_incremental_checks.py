@@ -83,8 +83,8 @@ def test_contracts_apply_as_for_tables(make_project: Callable[..., Path]) -> Non
     ('materialized = "table"\n[incremental]\nunique_key = ["id"]\n', 'use materialized = "incremental"'),
     ('materialized = "incremental"\n[incremental]\nwatermark = "ts"\n', "needs `unique_key`"),
     ('materialized = "incremental"\n[incremental]\nstrategy = "append"\n', "needs `watermark`"),
-    ('materialized = "incremental"\n[incremental]\nstrategy = "append"\nwatermark = "t"\n'
-     'lookback = "1 day"\n', "needs `unique_key`"),
+    (('materialized = "incremental"\n[incremental]\nstrategy = "append"\nwatermark = "t"\n'
+      'lookback = "1 day"\n'), "needs `unique_key`"),
     ('materialized = "incremental"\n[incremental]\nstrategy = "upsert"\nunique_key = "id"\n',
      "strategy"),
     ('materialized = "incremental"\n[incremental]\nunique_key = "id"\nlookback = "2 dayz"\n',

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from rocky_engine.execution.results import ModelRun, RunResult
 from rocky_engine.execution.state import incremental_history, run_history
 
 from .incremental_helpers import T0, IncrProject, ev, sidecar, use_warehouse, warehouses
@@ -32,7 +33,7 @@ def _warehouse(request: pytest.FixtureRequest, warehouse: str,
 DAY = 24 * 60
 
 
-def _ok(result):  # noqa: ANN001, ANN202 - a RunResult
+def _ok(result: RunResult) -> ModelRun:
     assert result.ok, [(m.name, m.error) for m in result.models] or result.summary()
     return result.models[0]
 
