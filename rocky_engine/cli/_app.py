@@ -123,6 +123,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "drift": ("drift_cmds", ("Compare the live warehouse with sources/: what changed, how sure, "
                             "what it breaks.")),
     "init": ("project_cmds", "Create a new rocky project in DIRECTORY (empty or new)."),
+    "lsp": ("lsp_cmds", ("Language server over stdio: diagnostics, hover, definition, "
+                         "references, completion.")),
     "lineage": ("lineage_cmds", ("Column lineage of MODEL, MODEL.COLUMN or a source "
                                 "SCHEMA.TABLE.COLUMN.")),
     "run": ("run_cmds",

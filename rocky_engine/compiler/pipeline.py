@@ -346,7 +346,7 @@ class _Compiler:
         notes added, sorted."""
         incremental = model.sidecar.incremental
         if incremental is not None and outcome is not None and outcome.typed:
-            from rocky_engine.compiler.incremental import check_incremental
+            from rocky_engine.compiler.incremental_checks import check_incremental
 
             intent = model.sidecar.intent
             model_diags.extend(check_incremental(
