@@ -10,6 +10,11 @@ model in :mod:`rocky_engine.config` (the ``[warehouse]`` union), an opener regis
 :mod:`rocky_engine.adapters.factory`, :class:`~rocky_engine.adapters.dialect.TargetRules`
 when sqlglot needs help, and one parameter of the conformance suite
 (``tests/adapters/conftest.py``). A string passed as SQL is already in ``dialect``.
+
+Optional hook: ``adapter.view_sql`` — when a warehouse must drop views along with an
+object it replaces (Postgres), the engine sets it to ``(schema, name) -> SELECT or None``
+so a dependant view that is a model is re-created from the model, not from its stale
+stored definition. Adapters without such dependencies set it to None and ignore it.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ server when the session ends, even after ``kill -9``.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -72,10 +73,14 @@ class PostgresAdapter(IncrementalSQL):
     def __init__(self, dsn: str = "", *, connect_timeout: float = 10,
                  describe: str | None = None) -> None:
         self.describe = describe or _describe(dsn)
+        extra: dict[str, Any] = {}
+        # The DSN's (or PGCONNECT_TIMEOUT's) own timeout wins; else ours, never forever.
+        if "connect_timeout" not in dsn and not os.environ.get("PGCONNECT_TIMEOUT"):
+            extra["connect_timeout"] = max(1, int(connect_timeout))
+        if "application_name" not in dsn and not os.environ.get("PGAPPNAME"):
+            extra["application_name"] = "rocky"
         try:
-            self.conn = psycopg.connect(dsn, autocommit=True,
-                                        connect_timeout=max(1, int(connect_timeout)),
-                                        application_name="rocky")
+            self.conn = psycopg.connect(dsn, autocommit=True, **extra)
         except psycopg.Error as exc:
             raise _connect_error(exc, self.describe) from None
         self._tx_depth = 0
@@ -194,11 +199,6 @@ class PostgresAdapter(IncrementalSQL):
             self._tx_depth = 0
             self._pending.clear()
 
-    @contextmanager
-    def _savepoint(self) -> Iterator[None]:
-        with self.conn.transaction():
-            yield
-
     # ------------------------------------------------------------------ locks
 
     def try_advisory_lock(self, key: str) -> bool:
@@ -229,31 +229,134 @@ class PostgresAdapter(IncrementalSQL):
     def create_view(self, schema: str, name: str, query: exp.Query | str, *,
                     replace: bool = True) -> None:
         body = self._sql(query)
-        head = f"CREATE {'OR REPLACE ' if replace else ''}VIEW {_qualified(schema, name)} AS "
-        with self.transaction():
-            if replace:
-                try:
-                    with self._savepoint():
-                        self.execute(head + body)
-                    self._restore(schema, name)
-                    return
-                except PostgresError as exc:
-                    if exc.sqlstate not in _REPLACE_REFUSED:
-                        raise
-                self.drop_relation(schema, name)
-            self.execute(f"CREATE VIEW {_qualified(schema, name)} AS {body}")
-            self._restore(schema, name)
+        target = _qualified(schema, name)
+        if not replace:
+            self._script(schema, name, f"CREATE VIEW {target} AS {body}", drop=False)
+            return
+        in_tx = self._tx_depth > 0
+        first = f"CREATE OR REPLACE VIEW {target} AS {body}"
+        try:
+            # One round trip in the usual case; a savepoint keeps a caller's transaction
+            # usable when Postgres refuses the in-place replacement.
+            self.execute(f"SAVEPOINT rocky_view; {first}" if in_tx else first)
+        except PostgresError as exc:
+            if exc.sqlstate not in _REPLACE_REFUSED:
+                raise
+            if in_tx:
+                self.execute("ROLLBACK TO SAVEPOINT rocky_view")
+            self._script(schema, name, f"CREATE VIEW {target} AS {body}", drop=True)
+            return
+        if self._pending.get((schema.lower(), name.lower())):
+            self._script(schema, name, None, drop=False)
 
     def create_table_as(self, schema: str, name: str, query: exp.Query | str, *,
                         replace: bool = False) -> int | None:
         body = self._sql(query)
-        with self.transaction():
-            if replace:
-                self.drop_relation(schema, name)
-            cur = self._run(f"CREATE TABLE {_qualified(schema, name)} AS {body}")
-            rows = cur.rowcount
-            self._restore(schema, name)
+        cur = self._script(schema, name, f"CREATE TABLE {_qualified(schema, name)} AS {body}",
+                           drop=replace)
+        rows = cur.rowcount if cur is not None else None
         return rows if rows is not None and rows >= 0 else None
+
+    def _script(self, schema: str, name: str, create: str | None, *,
+                drop: bool) -> psycopg.Cursor[Any] | None:
+        """Drop ``schema.name`` (and the views depending on it) if ``drop``, run
+        ``create``, re-create those views: ONE message, so one implicit transaction
+        outside an explicit one. Returns the cursor positioned on ``create``'s result."""
+        key = (schema.lower(), name.lower())
+        if drop and create is not None and create.startswith("CREATE TABLE") \
+                and not self._pending.get(key):
+            # The usual case, in one round trip: a table nothing depends on (or none).
+            # Anything else (a view there, views reading it) takes the catalog path.
+            fast = f"DROP TABLE IF EXISTS {_qualified(schema, name)};\n{create}"
+            in_tx = self._tx_depth > 0
+            try:
+                cur = self._run(f"SAVEPOINT rocky_fast;\n{fast}" if in_tx else fast)
+            except PostgresError as exc:
+                if exc.sqlstate not in ("2BP01", "42809"):
+                    raise
+                if in_tx:
+                    self.execute("ROLLBACK TO SAVEPOINT rocky_fast")
+            else:
+                for _ in range(2 if in_tx else 1):
+                    cur.nextset()
+                return cur
+        deps = list(self._pending.pop(key, []))
+        statements: list[str] = []
+        if drop:
+            kind, found = self._drop_info(schema, name)
+            if kind is not None:
+                word = {"v": "VIEW", "m": "MATERIALIZED VIEW"}.get(kind, "TABLE")
+                statements.append(f"DROP {word} {_qualified(schema, name)}"
+                                  + (" CASCADE" if found else ""))
+                deps += found
+        at = len(statements)
+        if create is not None:
+            statements.append(create)
+        recreate: list[tuple[_Dependant, str]] = []
+        seen: set[tuple[str, str]] = set()
+        for dep in deps:
+            if (dep.schema, dep.name) not in seen:
+                seen.add((dep.schema, dep.name))
+                recreate.append((dep, self._recreate(dep)))
+        statements += [sql for _, sql in recreate]
+        if not statements:
+            return None
+        in_tx = self._tx_depth > 0
+        try:
+            # A savepoint keeps the caller's transaction usable for the diagnosis below.
+            cur = self._run(("SAVEPOINT rocky_script;\n" if in_tx and recreate else "")
+                            + ";\n".join(statements))
+        except PostgresError as exc:
+            if not recreate:
+                raise
+            if in_tx:
+                self.execute("ROLLBACK TO SAVEPOINT rocky_script")
+            culprit = self._failing_dependant(statements[:len(statements) - len(recreate)],
+                                              recreate)
+            names = f"view {culprit.schema}.{culprit.name} depends" if culprit else \
+                "views depend"
+            raise PostgresError(
+                f"cannot replace {schema}.{name}: {names} on it and would not work with its "
+                f"new shape ({exc.message})", sqlstate=exc.sqlstate,
+                hint="change or drop the dependent view first; nothing was changed",
+            ) from None
+        for _ in range(at + (1 if in_tx and recreate else 0)):
+            cur.nextset()
+        return cur
+
+    def _failing_dependant(self, head: list[str], recreate: list[tuple[_Dependant, str]]
+                           ) -> _Dependant | None:
+        """Which dependant view cannot be re-created (the error path only: everything
+        is rolled back afterwards)."""
+        try:
+            with self.transaction():
+                self.execute("SAVEPOINT rocky_diag")
+                try:
+                    if head:
+                        self.execute(";\n".join(head))
+                    for dep, sql in recreate:
+                        try:
+                            self.execute(sql)
+                        except PostgresError:
+                            return dep
+                    return None
+                finally:
+                    self.execute("ROLLBACK TO SAVEPOINT rocky_diag")
+        except WarehouseError:
+            return None
+
+    def _recreate(self, dep: _Dependant) -> str:
+        fresh = self.view_sql(dep.schema, dep.name) if self.view_sql else None
+        body = self._sql(fresh) if fresh is not None else dep.definition.rstrip().rstrip(";")
+        word = "MATERIALIZED VIEW" if dep.kind == "m" else "VIEW"
+        return f"CREATE {word} {_qualified(dep.schema, dep.name)} AS {body}"
+
+    def _drop_info(self, schema: str, name: str) -> tuple[str | None, list[_Dependant]]:
+        """The relkind of ``schema.name`` (None: absent) and the views depending on it."""
+        rows = self.fetchall(_DROP_INFO_SQL, [schema, name])
+        if not rows:
+            return None, []
+        return rows[0][0], [_Dependant(*r[1:]) for r in rows if r[1] is not None]
 
     def swap_table(self, schema: str, tmp: str, name: str, *,
                    existing_kind: str | None | object = ...) -> None:
@@ -265,59 +368,35 @@ class PostgresAdapter(IncrementalSQL):
         kind = kind or self._kind(schema, old)
         if kind is None:
             raise WarehouseError(f"cannot rename {schema}.{old}: it does not exist")
-        with self.transaction():
-            self.execute(exp.Alter(this=table_ref(schema, old), kind=kind.upper(), actions=[
-                exp.AlterRename(this=exp.Table(this=exp.to_identifier(new, quoted=True)))
-            ]))
-            self._restore(schema, new)
+        statement = self._sql(exp.Alter(this=table_ref(schema, old), kind=kind.upper(),
+                                        actions=[exp.AlterRename(this=exp.Table(
+                                            this=exp.to_identifier(new, quoted=True)))]))
+        self._script(schema, new, statement, drop=False)
 
     def drop_relation(self, schema: str, name: str, *, kind: str | None = None) -> None:
         """Drop ``schema.name`` if it exists. Views depending on it are dropped too and
         re-created when an object of that name is created again in the same transaction;
-        a transaction that ends without doing so fails (and rolls back)."""
-        with self.transaction():
-            oid_kind = self.fetchall(
-                "SELECT c.oid, c.relkind FROM pg_catalog.pg_class c "
-                "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE n.nspname = %s AND lower(c.relname) = lower(%s) "
-                "AND c.relkind IN ('r','p','f','v','m')", [schema, name])
-            if not oid_kind:
-                return
-            oid, relkind = oid_kind[0]
-            dependants = [_Dependant(*r) for r in self.fetchall(_DEPENDANTS_SQL, [oid])]
-            word = {"v": "VIEW", "m": "MATERIALIZED VIEW"}.get(relkind, "TABLE")
-            cascade = " CASCADE" if dependants else ""
-            self.execute(f"DROP {word} {_qualified(schema, name)}{cascade}")
-            if dependants:
-                key = (schema.lower(), name.lower())
-                self._pending.setdefault(key, []).extend(dependants)
+        a transaction that ends without doing so fails (and rolls back), and outside a
+        transaction such a drop is refused."""
+        found_kind, deps = self._drop_info(schema, name)
+        if found_kind is None:
+            return
+        word = {"v": "VIEW", "m": "MATERIALIZED VIEW"}.get(found_kind, "TABLE")
+        if deps and not self._tx_depth:
+            self._pending[(schema.lower(), name.lower())] = deps
+            self._settle_pending()
+        self.execute(f"DROP {word} {_qualified(schema, name)}" + (" CASCADE" if deps else ""))
+        if deps:
+            self._pending.setdefault((schema.lower(), name.lower()), []).extend(deps)
 
     def _restore(self, schema: str, name: str) -> None:
-        """Re-create the views dropped with ``schema.name`` (outermost first)."""
-        dependants = self._pending.pop((schema.lower(), name.lower()), [])
-        done: set[tuple[str, str]] = set()
-        for dep in dependants:
-            key = (dep.schema, dep.name)
-            if key in done:
-                continue
-            done.add(key)
-            fresh = self.view_sql(dep.schema, dep.name) if self.view_sql else None
-            body = self._sql(fresh) if fresh is not None else dep.definition.rstrip().rstrip(";")
-            word = "MATERIALIZED VIEW" if dep.kind == "m" else "VIEW"
-            try:
-                with self._savepoint():
-                    self.execute(f"CREATE {word} {_qualified(dep.schema, dep.name)} AS {body}")
-            except PostgresError as exc:
-                raise PostgresError(
-                    f"cannot replace {schema}.{name}: view {dep.schema}.{dep.name} depends "
-                    f"on it and does not work with its new shape ({exc.message})",
-                    sqlstate=exc.sqlstate,
-                    hint=f"change or drop {dep.schema}.{dep.name} first; nothing was changed",
-                ) from None
+        """Re-create the views dropped with ``schema.name`` (nearest first)."""
+        self._script(schema, name, None, drop=False)
 
     def _settle_pending(self) -> None:
         if self._pending:
             (schema, name), deps = next(iter(self._pending.items()))
+            self._pending.clear()
             names = ", ".join(f"{d.schema}.{d.name}" for d in deps)
             raise WarehouseError(f"cannot drop {schema}.{name}: view(s) {names} depend on it",
                                  hint="drop or change the dependent views first; "
@@ -382,25 +461,37 @@ WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND lower(n.nspname) = ANY(%s)
 ORDER BY n.nspname, c.relname, a.attnum
 """
 
-# Views (and materialized views) that depend on a relation, directly or through other
-# views, with their definitions; nearest first, so re-creating in order works.
-_DEPENDANTS_SQL = """
-WITH RECURSIVE deps(oid, depth) AS (
+# A relation's kind and the views (and materialized views) that depend on it, directly
+# or through other views, with their definitions; nearest first, so re-creating in
+# order works. No row: the relation does not exist; one row of NULLs after the kind:
+# nothing depends on it.
+_DROP_INFO_SQL = """
+WITH RECURSIVE target AS (
+    SELECT c.oid, c.relkind FROM pg_catalog.pg_class c
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = %s AND lower(c.relname) = lower(%s)
+      AND c.relkind IN ('r', 'p', 'f', 'v', 'm')
+), deps(oid, depth) AS (
     SELECT r.ev_class, 1
-    FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid
-    WHERE d.refobjid = %s AND d.classid = 'pg_catalog.pg_rewrite'::regclass
-      AND r.ev_class <> d.refobjid
+    FROM target t
+    JOIN pg_catalog.pg_depend d
+      ON d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid = t.oid
+    JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid
+    WHERE d.classid = 'pg_catalog.pg_rewrite'::regclass AND r.ev_class <> d.refobjid
     UNION
     SELECT r.ev_class, deps.depth + 1
-    FROM deps JOIN pg_catalog.pg_depend d ON d.refobjid = deps.oid
+    FROM deps
+    JOIN pg_catalog.pg_depend d
+      ON d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid = deps.oid
     JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid
     WHERE d.classid = 'pg_catalog.pg_rewrite'::regclass AND r.ev_class <> d.refobjid
       AND deps.depth < 100
 )
-SELECT n.nspname, c.relname, c.relkind, pg_catalog.pg_get_viewdef(c.oid)
-FROM (SELECT oid, max(depth) AS depth FROM deps GROUP BY oid) x
-JOIN pg_catalog.pg_class c ON c.oid = x.oid
-JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+SELECT t.relkind, n.nspname, c.relname, c.relkind, pg_catalog.pg_get_viewdef(c.oid)
+FROM target t
+LEFT JOIN (SELECT oid, max(depth) AS depth FROM deps GROUP BY oid) x ON true
+LEFT JOIN pg_catalog.pg_class c ON c.oid = x.oid
+LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 ORDER BY x.depth, n.nspname, c.relname
 """
 
@@ -437,8 +528,6 @@ def _describe(dsn: str) -> str:
         info = psycopg.conninfo.conninfo_to_dict(dsn)
     except psycopg.Error:
         return "the configured server"
-    import os
-
     host = str(info.get("host") or os.environ.get("PGHOST") or "localhost")
     port = str(info.get("port") or os.environ.get("PGPORT") or "5432")
     db = str(info.get("dbname") or os.environ.get("PGDATABASE") or "")
@@ -451,8 +540,10 @@ def _connect_error(exc: psycopg.Error, where: str) -> WarehouseError:
     text = str(exc)
     low = text.lower()
     # libpq puts the reason after the last "failed: "; keep one line.
-    reason = text.replace("\n", " ").split("failed: ")[-1].strip().rstrip(".")
-    reason = reason.split("  ")[0].strip()
+    reason = " ".join(text.split("failed: ")[-1].split())
+    for prefix in ("FATAL: ", "ERROR: "):
+        reason = reason.removeprefix(prefix)
+    reason = reason.split(" Is the server running")[0].strip().rstrip(".")
     if "password authentication failed" in low:
         return WarehouseError(f"cannot connect to PostgreSQL at {where}: wrong password or "
                               "user (password authentication failed)",

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from rocky_engine.adapters.factory import DIALECTS
 from rocky_engine.cli._app import Options, cli, emit, global_options, pass_options
 from rocky_engine.errors import Severity
 
@@ -17,7 +18,7 @@ _COLORS = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "cy
               help="Treat columns whose type cannot be inferred (W130) as errors.")
 @click.option("--no-cache", is_flag=True, default=False,
               help="Ignore and do not update the compile cache in target/.")
-@click.option("--target", type=click.Choice(["duckdb", "postgres"]), default=None,
+@click.option("--target", type=click.Choice(sorted(set(DIALECTS.values()))), default=None,
               help="Also check that every model can be expressed on this warehouse's "
                    "dialect (default: the project's [warehouse] type). Needs no server.")
 @global_options

@@ -8,15 +8,25 @@ file, every construct the target cannot express (``rocky compile --target postgr
 
     >>> models = TargetModels(project, compile_project(project), "postgres")  # doctest: +SKIP
     >>> models.bound("customers", {"stg_orders": ("main", "stg_orders")})    # doctest: +SKIP
+    >>> models.sql("customers", "main")      # rendered once, then from target/  # doctest: +SKIP
+
+What a model renders to (and what it cannot express) depends only on its SQL, the
+schemas it reads and the target, so it is kept in ``target/render-<target>.json`` under
+that key: a warm ``rocky run`` on Postgres qualifies and renders nothing.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from sqlglot import exp
 
-from rocky_engine.adapters.dialect import RULES, unsupported
+from rocky_engine.adapters.dialect import RULES, DialectError, render, unsupported
+from rocky_engine.compiler.cache import _sqlglot_version, digest
 from rocky_engine.compiler.infer import MODEL_DB, infer_types
 from rocky_engine.compiler.ir import CompiledColumn, CompileResult
 from rocky_engine.compiler.parse import parse_model
@@ -24,15 +34,142 @@ from rocky_engine.compiler.positions import Site
 from rocky_engine.errors import Diagnostic, Severity
 from rocky_engine.project import Project
 
+RENDER_VERSION = 1
+# Model references are rendered into this schema, replaced by the real one per build.
+_PLACEHOLDER = "__rocky_target__"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """An R400 of one model, as stored: the construct and where it sits."""
+
+    construct: str
+    detail: str
+    line: int
+    col: int
+    width: int
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One model rendered for the target with its model references in a placeholder
+    schema (``sql`` None when it cannot be rendered), and what the target cannot express."""
+
+    sql: str | None
+    findings: tuple[Finding, ...]
+
 
 class TargetModels:
-    """Qualified trees of a compiled project's models, built on first use and kept."""
+    """Qualified trees and rendered SQL of a compiled project's models, for one target.
 
-    def __init__(self, project: Project, compiled: CompileResult, target: str) -> None:
+    Trees are built on first use; rendered SQL comes from ``target/render-<target>.json``
+    when the model, its upstream schemas and the target are unchanged (``cache=False``
+    turns that off). Call :meth:`save` to write what was rendered.
+    """
+
+    def __init__(self, project: Project, compiled: CompileResult, target: str, *,
+                 cache: bool = True) -> None:
         self.project = project
         self.compiled = compiled
         self.target = target
         self._trees: dict[str, exp.Query | None] = {}
+        self._prepared: dict[str, Prepared] = {}
+        self._path = project.root / "target" / f"render-{target}.json" if cache else None
+        self._store: dict[str, list[object]] | None = None
+        self._dirty = False
+
+    # ---------------------------------------------------------------- rendered SQL
+
+    def _load(self) -> dict[str, list[object]]:
+        if self._store is None:
+            self._store = {}
+            if self._path is not None and self._path.exists():
+                try:
+                    data = json.loads(self._path.read_text(encoding="utf-8"))
+                    if data.get("version") == [RENDER_VERSION, _sqlglot_version()]:
+                        self._store = data.get("models", {})
+                except (OSError, ValueError, AttributeError):
+                    self._store = {}
+        return self._store
+
+    def _key(self, name: str) -> str:
+        model = self.project.models[name]
+        upstream = self._upstream(name)
+        return digest(self.target, self.project.dialect, model.sql,
+                      *(f"{rel}:{[tuple(c) for c in cols]}"
+                        for rel, cols in sorted(upstream.items())))
+
+    def prepared(self, name: str) -> Prepared:
+        """The model rendered for the target (cached) and its R400 findings."""
+        key_name = name.lower()
+        got = self._prepared.get(key_name)
+        if got is not None:
+            return got
+        key = self._key(key_name)
+        entry = self._load().get(key)
+        if entry is not None:
+            sql, found = entry
+            got = Prepared(sql if isinstance(sql, str) else None,
+                           tuple(Finding(*f) for f in found))  # type: ignore[attr-defined]
+        else:
+            got = self._prepare(key_name)
+            self._load()[key] = [got.sql, [list(f.__dict__.values()) for f in got.findings]]
+            self._dirty = True
+        self._prepared[key_name] = got
+        return got
+
+    def _prepare(self, name: str) -> Prepared:
+        tree = self.tree(name)
+        if tree is None:
+            return Prepared(None, ())
+        model = self.project.models[name]
+        site = Site(model.name, model.path, model.sql)
+        findings: list[Finding] = []
+        seen: set[str] = set()
+        for u in unsupported(tree, self.target):
+            if u.construct in seen:
+                continue
+            seen.add(u.construct)
+            d = site.at("R400", "x", node=u.node, line=0 if u.node is not None else 1,
+                        col=0 if u.node is not None else 1)
+            findings.append(Finding(u.construct, u.detail, d.line, d.col,
+                                    max(1, d.end_col - d.col + 1)))
+        sql = None
+        if not findings and _PLACEHOLDER not in model.sql:
+            refs = {dep.lower(): (_PLACEHOLDER, dep.lower())
+                    for dep in self.compiled.models[name].depends_on}
+            try:
+                sql = render(self.bound(name, refs), self.target)
+            except DialectError:
+                sql = None
+        return Prepared(sql, tuple(findings))
+
+    def sql(self, name: str, schema: str) -> str | None:
+        """The model's SELECT for the target with every model reference in ``schema``;
+        None when it cannot be rendered (use :meth:`bound`, which raises the reason)."""
+        got = self.prepared(name)
+        if got.sql is None:
+            return None
+        quoted = exp.to_identifier(schema, quoted=True).sql(dialect=self.target)
+        return got.sql.replace(f'"{_PLACEHOLDER}".', quoted + ".")
+
+    def save(self) -> None:
+        """Write what was rendered to ``target/`` (best effort: a read-only checkout
+        just renders again next time)."""
+        if not self._dirty or self._path is None or self._store is None:
+            return
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self._path.parent, prefix=".render-")
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump({"version": [RENDER_VERSION, _sqlglot_version()],
+                           "models": self._store}, out)
+            os.replace(tmp, self._path)
+            self._dirty = False
+        except OSError:
+            pass
+
+    # ---------------------------------------------------------------- trees
 
     def _upstream(self, name: str) -> dict[str, Sequence[CompiledColumn]]:
         cm = self.compiled.models.get(name)
@@ -99,6 +236,7 @@ def check_target(project: Project, compiled: CompileResult, target: str,
     """R400 for every construct of a compiled model that ``target`` cannot express."""
     if target == project.dialect or target not in RULES:
         return []
+    own = models is None
     models = models or TargetModels(project, compiled, target)
     out: list[Diagnostic] = []
     for name in compiled.order:
@@ -106,21 +244,15 @@ def check_target(project: Project, compiled: CompileResult, target: str,
         model = project.models.get(name)
         if cm is None or model is None or cm.status != "ok":
             continue
-        tree = models.tree(name)
-        if tree is None:
-            continue
         site = Site(model.name, model.path, model.sql)
-        seen: set[str] = set()
-        for finding in unsupported(tree, target):
-            if finding.construct in seen:
-                continue
-            seen.add(finding.construct)
+        for f in models.prepared(name).findings:
             out.append(site.at(
-                "R400", f"{finding.construct} cannot be expressed on {target} "
-                f"(the warehouse of this project){': ' + finding.detail if finding.detail else ''}",
-                node=finding.node, line=0 if finding.node is not None else 1,
-                col=0 if finding.node is not None else 1,
+                "R400", f"{f.construct} cannot be expressed on {target} "
+                f"(the warehouse of this project){': ' + f.detail if f.detail else ''}",
+                line=f.line, col=f.col, width=f.width,
                 hint="rewrite it with constructs both dialects have"))
+    if own:
+        models.save()
     return out
 
 

@@ -33,17 +33,13 @@ class LiveTable:
 def introspect(project: Project, adapter: WarehouseAdapter) -> dict[str, LiveTable]:
     """Live tables and views of the declared source schemas, keyed ``schema.table`` lower-case."""
     live: dict[str, LiveTable] = {}
-    existing = {s.lower(): s for s in adapter.schemas()}
     declared = sorted({t.schema.lower() for t in project.sources.values()}
                       | set(project.source_files))
-    for schema in declared:
-        actual = existing.get(schema.lower())
-        if actual is None:
-            continue
-        for table in adapter.tables(actual):
-            cols = tuple(LiveColumn(c.name, c.type, c.nullable, c.ordinal) for c in table.columns)
-            live[f"{table.schema}.{table.name}".lower()] = LiveTable(
-                table.schema, table.name, cols, table.kind)
+    # One catalog query for every declared schema (never one per schema or table).
+    for table in adapter.catalog(declared):
+        cols = tuple(LiveColumn(c.name, c.type, c.nullable, c.ordinal) for c in table.columns)
+        live[f"{table.schema}.{table.name}".lower()] = LiveTable(
+            table.schema, table.name, cols, table.kind)
     return live
 
 

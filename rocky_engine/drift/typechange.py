@@ -18,6 +18,8 @@ else is ``narrowing``.
 
 from __future__ import annotations
 
+import functools
+
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
@@ -44,6 +46,7 @@ def parse_type(text: str, dialect: str | None = "duckdb") -> exp.DataType | None
         return None
 
 
+@functools.lru_cache(maxsize=4096)
 def canonical_type(text: str, dialect: str | None = "duckdb") -> str:
     """The type as the dialect spells it, so aliases compare equal (INT == INTEGER)."""
     dt = parse_type(text, dialect)

@@ -50,6 +50,8 @@ def run(ctx: Context, select: Sequence[str] | None = None, branch: str | None = 
         models = TargetModels(ctx.project, compiled, ctx.warehouse_dialect)
         diagnostics = diagnostics + tuple(check_target(ctx.project, compiled,
                                                        ctx.warehouse_dialect, models))
+    if models is not None:
+        models.save()
     if has_errors(diagnostics):
         for d in diagnostics:
             ctx.console.line(d.headline())
@@ -61,6 +63,8 @@ def run(ctx: Context, select: Sequence[str] | None = None, branch: str | None = 
                           lock_timeout=getattr(ctx, "lock_timeout", None),
                           before_each=before_each, full_refresh=full_refresh,
                           target_models=models)
+    if models is not None:
+        models.save()
     return RunResult(result.run_id, result.schema, result.branch, result.selected,
                      result.models, time.perf_counter() - started, diagnostics,
                      result.recovered_from)

@@ -150,13 +150,28 @@ class Renderer:
         self.plan = plan
         self.dialect = dialect
         self.target_models = target_models
+        self._memo: tuple[dict[str, tuple[str, str]], str | None] | None = None
 
     def query(self, name: str, targets: dict[str, tuple[str, str]]) -> str | exp.Query:
         parsed = self.plan.parsed[name]
         if self.target_models is not None and self.dialect != parsed.dialect:
+            schema = self._uniform(targets)
+            if schema is not None:
+                text = self.target_models.sql(name, schema)  # rendered once, cached
+                if text is not None:
+                    return text
             return self.target_models.bound(name, targets)
         text = bound_sql(parsed, targets, self.dialect)
         return text if text is not None else bind(parsed.tree, targets)
+
+    def _uniform(self, targets: dict[str, tuple[str, str]]) -> str | None:
+        """The one schema every model is bound to in ``targets`` (same names), if any."""
+        memo = self._memo
+        if memo is None or memo[0] is not targets:
+            schemas = {s for s, _ in targets.values()}
+            same = len(schemas) == 1 and all(k == v[1] for k, v in targets.items())
+            memo = self._memo = (targets, next(iter(schemas)) if same else None)
+        return memo[1]
 
     def text(self, name: str, targets: dict[str, tuple[str, str]]) -> str:
         """As :meth:`query`, as SQL text in the warehouse's dialect."""

@@ -31,7 +31,7 @@ PAGES = sorted(DOCS.glob("*.md")) + [REPO / "README.md"]
 COMMANDS = [path for path, _ in iter_commands()]
 # Pages a newcomer reads; generated pages (cli.md, diagnostics.md) are checked elsewhere.
 PROSE = ["index.md", "quickstart.md", "concepts.md", "json.md", "github-action.md",
-         "performance.md"]
+         "performance.md", "warehouses.md"]
 
 # DESIGN §2: the JSON fields scripts depend on ("fields may be added, never renamed").
 CONTRACT: dict[str, set[str]] = {

@@ -1,0 +1,94 @@
+"""Drift on Postgres: every case of fixtures/drift (the DuckDB suite) on a live server.
+
+The loader's statements are written for DuckDB and transpiled by sqlglot; the catalog is
+read through pg_catalog in one query for all declared schemas.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+import sqlglot
+
+from rocky_engine.context import Context
+from tests.conftest import PG_DSN_ENV
+from tests.drift.test_drift_cases import CASE_FILES, _impacted, _load, _signature
+
+
+def pg_alter(*statements: str) -> None:
+    with psycopg.connect(os.environ[PG_DSN_ENV], autocommit=True) as conn:
+        for sql in statements:
+            conn.execute(sqlglot.transpile(sql, read="duckdb", write="postgres")[0])
+
+
+@pytest.fixture
+def pg_known_shop(pg_seeded_shop: Path) -> Path:
+    report = Context.load(pg_seeded_shop).drift()
+    assert not report.drifted, report.to_json()
+    return pg_seeded_shop
+
+
+@pytest.mark.parametrize("path", CASE_FILES, ids=[p.stem for p in CASE_FILES])
+def test_case_on_postgres(path: Path, pg_known_shop: Path) -> None:
+    case = _load(path)
+    pg_alter(*case.statements)
+    report = Context.load(pg_known_shop).drift()
+    got = [_signature(c) for c in report.changes]
+    for want in case.expect:
+        assert want in got, f"{want!r} not in {got}"
+    if case.exactly:
+        assert len(got) == len(case.expect), got
+    for col in case.broken:
+        assert col in _impacted(report, "broken"), (col, _impacted(report))
+    for col in case.affected:
+        assert col in _impacted(report, "affected"), (col, _impacted(report))
+    for col in case.not_impacted:
+        assert col not in _impacted(report), col
+    if case.no_impact:
+        assert report.impact == ()
+    for col in case.ambiguous:
+        table, _, column = col.rpartition(".")
+        hits = [c for c in report.changes if c.table == table and c.column == column]
+        assert hits and all(c.ambiguous for c in hits)
+
+
+def test_introspection_is_one_catalog_query(pg_known_shop: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from rocky_engine.adapters.postgres import PostgresAdapter
+    from rocky_engine.drift.introspect import introspect
+
+    ctx = Context.load(pg_known_shop)
+    with ctx.adapter() as adapter:
+        assert isinstance(adapter, PostgresAdapter)
+        seen: list[str] = []
+        real = adapter._run
+
+        def counting(sql, params=None):  # type: ignore[no-untyped-def]
+            seen.append(adapter._sql(sql))
+            return real(sql, params)
+
+        monkeypatch.setattr(adapter, "_run", counting)
+        live = introspect(ctx.project, adapter)
+    assert set(live) == {"raw.customers", "raw.orders", "raw.payments"}
+    assert len(seen) == 1 and "pg_catalog.pg_attribute" in seen[0]
+    assert "information_schema" not in seen[0]
+    assert live["raw.orders"].column("amount").type == "DECIMAL(10,2)"
+
+
+def test_drift_cli_on_postgres_reports_a_rename(pg_known_shop: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    pg_alter("ALTER TABLE raw.orders RENAME COLUMN amount TO order_total")
+    t0 = time.perf_counter()
+    result = run_cli("drift", "--check", "--format", "json", "--project", str(pg_known_shop))
+    assert time.perf_counter() - t0 < 30
+    assert result.exit_code == 1, result.output
+    doc = json.loads(result.stdout)
+    assert [(c["kind"], c["column"], c["new_column"]) for c in doc["changes"]] == [
+        ("column_renamed", "amount", "order_total")]
+    assert {"model": "stg_orders", "column": "amount", "status": "broken"} in [
+        {k: i[k] for k in ("model", "column", "status")} for i in doc["impact"]]
