@@ -344,15 +344,8 @@ class _Compiler:
                             ) -> list[Diagnostic]:
         """A model's diagnostics as reported: cycle, stale-intent and incremental-key
         notes added, sorted."""
-        incremental = model.sidecar.incremental
-        if incremental is not None and outcome is not None and outcome.typed:
-            from rocky_engine.compiler.incremental_checks import check_incremental
-
-            intent = model.sidecar.intent
-            model_diags.extend(check_incremental(
-                outcome.columns, incremental, intent.grain if intent else None,
-                Site(model.name, model.path, model.sql), sidecar_path=model.sidecar_path,
-                sidecar_text=_sidecar_text(self.project, model)))
+        if outcome is not None and outcome.typed:
+            model_diags.extend(_incremental_diagnostics(self.project, model, outcome.columns))
         if after_cycle and not any(d.code == "R108" for d in model_diags):
             model_diags.append(diag("I140", "not checked: it depends on a dependency cycle",
                                     file=model.path, model=model.name))
@@ -602,6 +595,21 @@ def _sidecar_text(project: Project, model: Model) -> str:
         return (project.root / model.sidecar_path).read_text(encoding="utf-8")
     except OSError:
         return ""
+
+
+def _incremental_diagnostics(project: Project, model: Model,
+                             columns: Sequence[CompiledColumn]) -> list[Diagnostic]:
+    """R600-R604/W600-W601 of an incremental model's typed columns (none for others)."""
+    incremental = model.sidecar.incremental
+    if incremental is None:
+        return []
+    from rocky_engine.compiler.incremental_checks import check_incremental
+
+    intent = model.sidecar.intent
+    return check_incremental(columns, incremental, intent.grain if intent else None,
+                             Site(model.name, model.path, model.sql),
+                             sidecar_path=model.sidecar_path,
+                             sidecar_text=_sidecar_text(project, model))
 
 
 def _stale_intent(project: Project, model: Model) -> Diagnostic | None:

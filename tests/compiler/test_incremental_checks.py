@@ -110,3 +110,20 @@ def test_cli_bad_sidecar_exit_2_without_traceback(make_project: Callable[..., Pa
     r = run_cli("run", "--project", str(root))
     assert r.exit_code == 2 and "Traceback" not in r.output
     assert "models/inc.toml:1" in r.output and "[incremental]" in r.output
+
+
+def test_the_editor_reports_the_same_checks(make_project: Callable[..., Path]) -> None:
+    """rocky lsp re-types edited models in memory (LiveState): same R600/W600 as compile."""
+    from rocky_engine.compiler import compile_project
+    from rocky_engine.compiler.incremental import LiveState, replace_model_sql
+
+    root = make_project({"models/inc.sql": SQL, "models/inc.toml": _sidecar(
+        'unique_key = ["customer_id"]\nwatermark = "order_date"\n', grain='["order_id"]')})
+    project = load_project(root)
+    state = LiveState.of(compile_project(project))
+    edited = replace_model_sql(project, "inc", SQL.replace("o.customer_id,", "o.customer_id AS cust,"))
+    state.recompile(edited, ["inc"])
+    live = sorted((d.code, d.line) for d in state.result().diagnostics if d.model == "inc")
+    (root / "models" / "inc.sql").write_text(edited.models["inc"].sql)
+    full = sorted((d.code, d.line) for d in compile_dir(root).diagnostics if d.model == "inc")
+    assert live == full == [("R600", 8), ("W600", 8)]
