@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MAX_THREADS = 64  # `rocky run --threads`: one warehouse connection each
 
 
 class _Strict(BaseModel):
@@ -52,6 +53,8 @@ class _WarehouseBase(_Strict):
     """
 
     schema_: str = Field(default="main", alias="schema")
+    # Models built concurrently by `rocky run` (each worker on its own connection).
+    threads: int = Field(default=1, ge=1, le=MAX_THREADS)
 
     @field_validator("schema_")
     @classmethod
@@ -98,6 +101,44 @@ class PostgresWarehouse(_WarehouseBase):
         return self
 
 
+_LOCAL_MASTER = re.compile(r"^local(\[(\d+|\*)\])?$")
+
+
+class SparkWarehouse(_WarehouseBase):
+    """``type = "spark"``: an in-process engine (``master = "local[N]"``, the default
+    ``local[2]``; its catalog kept under ``target/spark``) or a Spark Connect server
+    (``remote = "sc://host:15002"``). ``schema`` is a Spark database; ``conf`` holds
+    Spark settings (``spark.sql.shuffle.partitions`` ...).
+    """
+
+    type: Literal["spark"]
+    master: str | None = None
+    remote: str | None = None
+    conf: dict[str, str | int | float | bool] = Field(default_factory=dict)
+
+    @field_validator("master")
+    @classmethod
+    def _local_master(cls, value: str | None) -> str | None:
+        if value is not None and not _LOCAL_MASTER.match(value):
+            raise ValueError(f"master {value!r}: rocky runs Spark in-process as local, "
+                             "local[N] or local[*]; reach a cluster with "
+                             "remote = \"sc://host:15002\" (Spark Connect)")
+        return value
+
+    @field_validator("remote")
+    @classmethod
+    def _connect_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("sc://"):
+            raise ValueError(f"remote {value!r} must be a Spark Connect URL (sc://host:port)")
+        return value
+
+    @model_validator(mode="after")
+    def _one_of(self) -> SparkWarehouse:
+        if self.master is not None and self.remote is not None:
+            raise ValueError("give master (in-process) or remote (Spark Connect), not both")
+        return self
+
+
 def dsn_has_password(dsn: str) -> bool:
     """Whether a libpq DSN (URI or ``key=value`` form) carries a password.
 
@@ -119,8 +160,9 @@ def dsn_has_password(dsn: str) -> bool:
 
 
 # The ``[warehouse]`` table, chosen by ``type`` (duckdb when absent).
-WarehouseConfig = Annotated[DuckDBWarehouse | PostgresWarehouse, Field(discriminator="type")]
-WAREHOUSE_TYPES = ("duckdb", "postgres")
+WarehouseConfig = Annotated[DuckDBWarehouse | PostgresWarehouse | SparkWarehouse,
+                            Field(discriminator="type")]
+WAREHOUSE_TYPES = ("duckdb", "postgres", "spark")
 
 
 class FusionConfig(_Strict):
@@ -140,6 +182,10 @@ class AgentConfig(_Strict):
     headers: dict[str, str] = Field(default_factory=dict)
     extra_body: dict[str, Any] = Field(default_factory=dict)
     fusion: FusionConfig | None = None
+    # Where a repair is proven: "sandbox" (a local DuckDB file; for a remote warehouse it
+    # holds a sample of the upstream tables) or "warehouse" (a branch schema there).
+    validate_on: Literal["sandbox", "warehouse"] = "sandbox"
+    sample_rows: int = Field(default=100_000, ge=1)
 
 
 class GithubConfig(_Strict):

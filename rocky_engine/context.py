@@ -103,9 +103,17 @@ class Context:
                                  console=self.console)
         target = target or self.warehouse_dialect
         if target != self.project.dialect:
-            from rocky_engine.compiler.target import check_target, with_target
+            from dataclasses import replace
 
-            result = with_target(result, check_target(self.project, result, target))
+            from rocky_engine.compiler.target import TargetModels, check_target, with_target
+            from rocky_engine.compiler.target_types import target_types
+
+            models = TargetModels(self.project, result, target)
+            result = with_target(result, check_target(self.project, result, target, models))
+            # The types the warehouse will give each column where it types differently.
+            types = target_types(self.project, result, target, models)
+            if types:
+                result = replace(result, warehouse_types=types)
         return result
 
     def lineage_graph(self, *, use_index: bool = True) -> LineageGraph:
@@ -188,17 +196,20 @@ class Context:
     lock_timeout: float | None = None
 
     def run(self, select: list[str] | None = None, branch: str | None = None, *,
-            sandboxed: bool = False, full_refresh: bool = False) -> RunResult:
+            sandboxed: bool = False, threads: int | None = None,
+            full_refresh: bool = False) -> RunResult:
         """Compile, then build the selected models into prod or into ``branch``.
 
-        Incremental models add only their new rows unless ``full_refresh``.
+        ``threads`` models at once (default: ``[warehouse] threads``, else 1). Incremental
+        models add only their new rows unless ``full_refresh``.
 
-            >>> ctx.run(["+customers"], branch="fix").ok        # doctest: +SKIP
+            >>> ctx.run(["+customers"], branch="fix", threads=4).ok        # doctest: +SKIP
             True
         """
         from rocky_engine.execution import api
 
-        return api.run(self, select, branch, sandboxed=sandboxed, full_refresh=full_refresh)
+        return api.run(self, select, branch, sandboxed=sandboxed, threads=threads,
+                       full_refresh=full_refresh)
 
     def test(self, select: list[str] | None = None, branch: str | None = None, *,
              sandboxed: bool = False) -> TestReport:

@@ -15,6 +15,7 @@ import pytest
 from rocky_engine.context import Context
 from rocky_engine.scaffold import init_project
 from tests.pgserver import pg_dsn, pg_server  # noqa: F401 - fixtures for every test area
+from tests.sparkfixtures import spark_session, spark_settings  # noqa: F401 - likewise
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures"

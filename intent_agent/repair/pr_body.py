@@ -118,8 +118,15 @@ def render_body(*, repair_id: str, changes: Sequence[Any], patches: Sequence[Pat
     diff_rows: list[Any] = []
     intent_tests: list[str] = []
     warehouse_branch = ""
+    sandbox: dict[str, Any] | None = None
     if validation:
         warehouse_branch = str(validation.get("warehouse_branch", ""))
+        if validation.get("sandbox"):
+            box = validation["sandbox"]
+            sandbox = {"tables": list(box.get("tables", [])),
+                       "sample_rows": box.get("sample_rows"),
+                       "sampled": [t["table"] for t in box.get("tables", [])
+                                   if t.get("truncated")]}
         for name in ("compile", "build", "tests", "data_diff"):
             data = validation.get(name) or {}
             steps.append((name.replace("_", " "), _Obj(data)))
@@ -128,7 +135,7 @@ def render_body(*, repair_id: str, changes: Sequence[Any], patches: Sequence[Pat
     return _env().get_template("pr_body.md.j2").render(
         repair_id=repair_id, changes=changes, patches=patches, steps=steps,
         diff_rows=diff_rows, intent_tests=intent_tests, warehouse_branch=warehouse_branch,
-        mermaid=mermaid, provider=provider, models=list(models), stats=list(stats),
+        sandbox=sandbox, mermaid=mermaid, provider=provider, models=list(models), stats=list(stats),
     ).strip() + "\n"
 
 

@@ -98,6 +98,20 @@ class WarehouseAdapter(Protocol):
 
     def close(self) -> None: ...
 
+    def clone(self) -> WarehouseAdapter:
+        """Another connection to the same warehouse, for one worker thread.
+
+        ``rocky run --threads N`` builds independent models on N clones at once: each
+        has its own transactions and is closed on its own (closing a clone leaves this
+        adapter open). Sandbox settings carry over.
+
+        An adapter whose replace drops and re-creates the views reading a relation
+        (Postgres) also offers ``view_dependants() -> {(schema, name): {(schema, view)}}``
+        (lower-case, the whole warehouse), so parallel builds that would rewrite the same
+        view are kept apart.
+        """
+        ...
+
     # -- object management: the engine builds models only through these -----------
 
     def relations(self, schema: str) -> dict[str, str]:

@@ -32,6 +32,7 @@ from sqlglot import ErrorLevel, exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError
 
+from rocky_engine.adapters import spark_dialect as _spark
 from rocky_engine.errors import WarehouseError
 
 T = exp.DataType.Type
@@ -204,6 +205,9 @@ RULES: dict[str, TargetRules] = {
         type_names={"\"char\"": "CHAR(1)", "name": "VARCHAR", "oid": "BIGINT",
                     "regclass": "VARCHAR", "xid": "BIGINT"},
     ),
+    # Spark: QUALIFY kept as written (sqlglot's rewrite is switched off for Spark when
+    # spark_dialect is imported); DATE_TRUNC gives a TIMESTAMP there as on Postgres.
+    "spark": TargetRules(fixups=(_pg_date_trunc,), refusals=(_spark.refuse,)),
 }
 
 
@@ -233,12 +237,16 @@ def unsupported(tree: exp.Expr, target: str) -> list[Unsupported]:
     return found
 
 
-def render(tree: exp.Expr, target: str) -> str:
+def render(tree: exp.Expr, target: str, *, checked: bool = False) -> str:
     """``tree`` as SQL for ``target``; raises :class:`DialectError` if it cannot be.
 
     The tree is not modified. For the project's own dialect this is plain generation.
+    ``checked``: the caller already ran :func:`unsupported` (``rocky run`` checks every
+    model first), so only sqlglot's own generation errors are reported (one generation
+    instead of two).
     """
-    findings = [u for u in unsupported(tree, target)] if target in RULES else []
+    findings = [u for u in unsupported(tree, target)] if target in RULES and \
+        not checked else []
     if findings:
         raise DialectError(findings)
     gen = _dialect(target).generator(unsupported_level=ErrorLevel.IGNORE)

@@ -63,6 +63,19 @@ class DuckDBAdapter(IncrementalSQL):
         if sandboxed:
             self.sandbox()
 
+    def clone(self) -> DuckDBAdapter:
+        """A cursor on the same database: DuckDB runs concurrent transactions of one
+        process's connections in parallel (its settings, sandbox included, are shared)."""
+        twin = object.__new__(DuckDBAdapter)
+        twin.path = self.path
+        try:
+            twin.conn = self.conn.cursor()
+        except duckdb.Error as exc:
+            raise WarehouseError(f"cannot open a connection to {self.path}: "
+                                 f"{_first_line(exc)}") from None
+        twin._tx_depth = 0
+        return twin
+
     def sandbox(self) -> None:
         """No file or network access from SQL on this connection, and no way to undo it."""
         self.conn.execute("SET enable_external_access = false")

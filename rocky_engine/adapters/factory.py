@@ -80,9 +80,23 @@ def postgres_dsn(config: Any) -> str:
     return config.dsn or ""
 
 
+def _open_spark(config: Any, options: OpenOptions) -> WarehouseAdapter:
+    from rocky_engine.adapters.spark_session import SparkSettings, require_pyspark
+
+    require_pyspark(remote=config.remote is not None)
+    from rocky_engine.adapters.spark import SparkAdapter
+
+    # Local mode keeps its catalog (metastore, tables, log) under the project's target/.
+    return SparkAdapter(SparkSettings(
+        master=None if config.remote else (config.master or "local[2]"),
+        remote=config.remote, conf={k: str(v) for k, v in config.conf.items()},
+        home=(options.root / "target" / "spark").resolve()))
+
+
 OPENERS: dict[str, Opener] = {
     "duckdb": _open_duckdb,
     "postgres": _open_postgres,
+    "spark": _open_spark,
 }
 
 
@@ -117,4 +131,4 @@ def warehouse_dialect(project: Project) -> str:
 
 
 # sqlglot dialect of each warehouse type (known before connecting: `rocky compile`).
-DIALECTS: dict[str, str] = {"duckdb": "duckdb", "postgres": "postgres"}
+DIALECTS: dict[str, str] = {"duckdb": "duckdb", "postgres": "postgres", "spark": "spark"}

@@ -73,6 +73,8 @@ class PostgresAdapter(IncrementalSQL):
     def __init__(self, dsn: str = "", *, connect_timeout: float = 10,
                  describe: str | None = None) -> None:
         self.describe = describe or _describe(dsn)
+        self._dsn = dsn
+        self._connect_timeout = connect_timeout
         extra: dict[str, Any] = {}
         # The DSN's (or PGCONNECT_TIMEOUT's) own timeout wins; else ours, never forever.
         if "connect_timeout" not in dsn and not os.environ.get("PGCONNECT_TIMEOUT"):
@@ -436,6 +438,25 @@ class PostgresAdapter(IncrementalSQL):
     def close(self) -> None:
         self.conn.close()
 
+    def view_dependants(self) -> dict[tuple[str, str], set[tuple[str, str]]]:
+        """``(schema, name)`` -> the views reading it directly (lower-case), whole database.
+
+        Replacing a relation drops and re-creates these (and theirs): ``rocky run
+        --threads`` never runs two builds whose dependants meet.
+        """
+        out: dict[tuple[str, str], set[tuple[str, str]]] = {}
+        for src_schema, src, dep_schema, dep in self.fetchall(_VIEW_EDGES_SQL):
+            out.setdefault((src_schema.lower(), src.lower()), set()).add(
+                (dep_schema.lower(), dep.lower()))
+        return out
+
+    def clone(self) -> PostgresAdapter:
+        """A new session on the same server and database (one per ``--threads`` worker)."""
+        twin = PostgresAdapter(self._dsn, connect_timeout=self._connect_timeout,
+                               describe=self.describe)
+        twin.view_sql = self.view_sql
+        return twin
+
     def __enter__(self) -> Self:
         return self
 
@@ -493,6 +514,22 @@ LEFT JOIN (SELECT oid, max(depth) AS depth FROM deps GROUP BY oid) x ON true
 LEFT JOIN pg_catalog.pg_class c ON c.oid = x.oid
 LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 ORDER BY x.depth, n.nspname, c.relname
+"""
+
+
+# Every view -> relation-it-reads edge outside the system schemas, in one query.
+_VIEW_EDGES_SQL = """
+SELECT DISTINCT sn.nspname, s.relname, vn.nspname, v.relname
+FROM pg_catalog.pg_depend d
+JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid
+JOIN pg_catalog.pg_class v ON v.oid = r.ev_class
+JOIN pg_catalog.pg_namespace vn ON vn.oid = v.relnamespace
+JOIN pg_catalog.pg_class s ON s.oid = d.refobjid
+JOIN pg_catalog.pg_namespace sn ON sn.oid = s.relnamespace
+WHERE d.classid = 'pg_catalog.pg_rewrite'::regclass
+  AND d.refclassid = 'pg_catalog.pg_class'::regclass
+  AND r.ev_class <> d.refobjid
+  AND vn.nspname !~ '^pg_' AND vn.nspname <> 'information_schema'
 """
 
 

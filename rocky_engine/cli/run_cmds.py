@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from rocky_engine.cli._app import Options, cli, emit, global_options, pass_options
+from rocky_engine.config import MAX_THREADS
 from rocky_engine.context import Context
 from rocky_engine.execution.branches import validate_branch_name
 
@@ -21,28 +22,35 @@ def _branch_arg(ctx: click.Context, param: click.Parameter, value: str | None) -
 @click.option("--select", "-s", "select", multiple=True, metavar="SEL", help=_SELECT_HELP)
 @click.option("--branch", "-b", default=None, callback=_branch_arg, metavar="B",
               help="Build into branch B (schema <schema>__B) instead of prod.")
+@click.option("--threads", "-j", "threads", type=click.IntRange(1, MAX_THREADS), default=None,
+              metavar="N", help="Build up to N independent models at once, each on its own "
+                                "warehouse connection (default: [warehouse] threads, else 1).")
 @click.option("--full-refresh", is_flag=True, default=False,
               help="Rebuild incremental models whole instead of adding their new rows.")
 @global_options
 @pass_options
 def run_cmd(opts: Options, select: tuple[str, ...], branch: str | None,
-            full_refresh: bool) -> int:
+            threads: int | None, full_refresh: bool) -> int:
     """Compile, then build models in DAG order as views, tables or incremental tables.
 
     Refuses to run (exit 1) when the project has compile errors. A model that fails
-    skips its dependents, not unrelated models; exit 1 when any model failed. An
-    incremental model adds only the rows above its stored watermark (atomically: a
-    failure leaves the table as it was); its first run and --full-refresh build it whole.
+    skips its dependents, not unrelated models; exit 1 when any model failed. With
+    --threads N, models whose parents are built run N at a time; the output keeps the
+    same order as one thread. An incremental model adds only the rows above its stored
+    watermark (atomically: a failure leaves the table as it was); its first run and
+    --full-refresh build it whole.
 
     \b
     Example:
         rocky run
         rocky run --select +customers --select daily_revenue
+        rocky run --threads 4
         rocky run --branch fix_orders --select stg_orders+ --format json
         rocky run --full-refresh --select orders_incremental
     """
     ctx = Context.load(opts.project, opts.console())
-    result = ctx.run(list(select) or None, branch, full_refresh=full_refresh)
+    result = ctx.run(list(select) or None, branch, threads=threads,
+                     full_refresh=full_refresh)
 
     def text() -> None:
         color = "green" if result.ok else "red"

@@ -247,6 +247,9 @@ class CompileResult:
     order: list[str]
     dag: DAG[str]
     stats: CompileStats = field(default_factory=CompileStats)
+    # Model -> column -> the type the warehouse gives it, for a warehouse that types
+    # results differently from the project dialect (Spark); see compiler/target_types.py.
+    warehouse_types: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -276,7 +279,7 @@ class CompileResult:
                     "materialized": m.materialized,
                     "depends_on": list(m.depends_on),
                     "sources": list(m.sources),
-                    "columns": [{"name": c.name, "type": c.type, "nullable": c.nullable}
+                    "columns": [_column_json(c, self.warehouse_types.get(m.name.lower()))
                                 for c in m.columns],
                     "unknown_types": len(m.unknown_columns),
                 }
@@ -297,3 +300,10 @@ class CompileResult:
                 "workers": self.stats.workers,
             },
         }
+
+
+def _column_json(c: CompiledColumn, warehouse: dict[str, str] | None) -> dict[str, object]:
+    out: dict[str, object] = {"name": c.name, "type": c.type, "nullable": c.nullable}
+    if warehouse is not None and c.name in warehouse:
+        out["warehouse_type"] = warehouse[c.name]
+    return out

@@ -35,7 +35,8 @@ def open_warehouse(ctx: Context, *, sandboxed: bool = False) -> Iterator[Warehou
 
 
 def run(ctx: Context, select: Sequence[str] | None = None, branch: str | None = None, *,
-        sandboxed: bool = False, before_each: Callable[[str], None] | None = None,
+        sandboxed: bool = False, threads: int | None = None,
+        before_each: Callable[[str], None] | None = None,
         full_refresh: bool = False) -> RunResult:
     from rocky_engine.execution.runner import run_plan
 
@@ -61,6 +62,7 @@ def run(ctx: Context, select: Sequence[str] | None = None, branch: str | None = 
     with open_warehouse(ctx, sandboxed=sandboxed) as adapter:
         result = run_plan(ctx.project, adapter, plan, branch=branch, console=ctx.console,
                           lock_timeout=getattr(ctx, "lock_timeout", None),
+                          threads=threads or ctx.project.config.warehouse.threads,
                           before_each=before_each, full_refresh=full_refresh,
                           target_models=models)
     if models is not None:
@@ -117,14 +119,14 @@ def branch_diff(ctx: Context, name: str, select: Sequence[str] | None = None, *,
 
 
 def branch_promote(ctx: Context, name: str, *,
-                   after_each: Callable[[str], None] | None = None
-                   ) -> _branches.PromoteResult:
+                   after_each: Callable[[str], None] | None = None,
+                   step: Callable[[str], None] | None = None) -> _branches.PromoteResult:
     base = ctx.project.config.warehouse.schema_
     _branches.validate_branch_name(name)
     with open_warehouse(ctx) as adapter:
         return _branches.promote_branch(adapter, base, name,
                                         timeout=getattr(ctx, "lock_timeout", None),
-                                        after_each=after_each)
+                                        after_each=after_each, step=step)
 
 
 def branch_drop(ctx: Context, name: str) -> _branches.BranchInfo:

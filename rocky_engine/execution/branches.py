@@ -211,11 +211,15 @@ def _delete_registry(adapter: WarehouseAdapter, name: str) -> None:
 
 def promote_branch(adapter: WarehouseAdapter, base: str, name: str, *,
                    timeout: float | None = None,
-                   after_each: Callable[[str], None] | None = None) -> PromoteResult:
+                   after_each: Callable[[str], None] | None = None,
+                   step: Callable[[str], None] | None = None) -> PromoteResult:
     """Replace the prod objects of every model built on the branch, in one transaction.
 
     Tables are copied from the branch; views are recreated from their SQL bound to prod.
-    Any failure (``after_each`` lets tests inject one) rolls everything back.
+    Any failure (``after_each`` lets tests inject one) rolls everything back. Without
+    transactional DDL (Spark) the swap is journaled instead
+    (:mod:`~rocky_engine.execution.promote_journal`; ``step`` is its test seam): an
+    interrupted promote is finished or undone by the next writing command.
     """
     schema = require_branch(adapter, base, name)
     built = built_models(adapter, name)
@@ -232,6 +236,19 @@ def promote_branch(adapter: WarehouseAdapter, base: str, name: str, *,
             raise ProblemError(f"branch {name!r} lost model(s) {', '.join(missing)}; "
                                "prod was not touched",
                                hint=f"rebuild them with `rocky run --branch {name}`")
+        if not adapter.SUPPORTS_TRANSACTIONAL_DDL:
+            from rocky_engine.execution.promote_journal import Swap, journaled_promote
+
+            def hook(label: str) -> None:
+                if step is not None:
+                    step(label)
+                if after_each is not None and label.startswith("swapped:"):
+                    after_each(label.split(":", 1)[1])
+
+            journaled_promote(adapter, ticket.run_id, base, schema, name,
+                              [Swap(m.model, m.materialized, m.prod_sql) for m in built], hook)
+            ticket.summary = {"promoted": [m.model for m in built], "branch": name}
+            return PromoteResult(name, schema, tuple(built), time.perf_counter() - started)
         views = {m.model: m.prod_sql for m in built if m.materialized == "view"}
         if hasattr(adapter, "view_sql"):
             # A prod view dropped with a table it reads is re-created from the branch's

@@ -15,8 +15,11 @@ downstream of it, not unrelated models.
 
 from __future__ import annotations
 
+import heapq
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
 
@@ -39,11 +42,19 @@ if TYPE_CHECKING:
 TMP_SUFFIX = "__rocky_tmp"
 # Work tables a killed run (on a warehouse without transactional DDL) may leave behind.
 _LEFTOVER_SUFFIXES = (TMP_SUFFIX, BATCH_SUFFIX, SYNC_SUFFIX)
+# SQLSTATE class 40: the warehouse rolled the transaction back (deadlock victim,
+# serialization failure) and the same build may simply be tried again.
+_TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
+_ATTEMPTS = 3
+
+
+class _Transient(Exception):
+    """A build rolled back by the warehouse to resolve a conflict; nothing was applied."""
 
 
 def run_plan(project: Project, adapter: WarehouseAdapter, plan: Plan, *,
              branch: str | None = None, console: Console | None = None,
-             lock_timeout: float | None = None,
+             lock_timeout: float | None = None, threads: int = 1,
              before_each: Callable[[str], None] | None = None,
              full_refresh: bool = False,
              target_models: TargetModels | None = None) -> RunResult:
@@ -51,8 +62,11 @@ def run_plan(project: Project, adapter: WarehouseAdapter, plan: Plan, *,
 
     ``full_refresh`` rebuilds incremental models whole instead of adding new rows.
     ``target_models`` renders models from their qualified trees when the warehouse speaks
-    another dialect than the project (required then). ``before_each(model)`` is a test
-    seam (fault injection, slow builds).
+    another dialect than the project (required then). With ``threads`` > 1, up to that
+    many models whose parents are built are built at once, each worker on its own
+    connection (:meth:`WarehouseAdapter.clone`); the result and the progress lines keep
+    ``plan.selected`` order whatever finishes first. ``before_each(model)`` is a test
+    seam (fault injection, slow builds); with threads it runs on the worker.
     """
     console = console or SilentConsole()
     base = project.config.warehouse.schema_
@@ -81,29 +95,43 @@ def run_plan(project: Project, adapter: WarehouseAdapter, plan: Plan, *,
                 return None
             return render.query(low, targets)
 
-        if hasattr(adapter, "view_sql"):
-            adapter.view_sql = view_sql
-        done: dict[str, ModelRun] = {}
+        def connect(conn: WarehouseAdapter) -> WarehouseAdapter:
+            if hasattr(conn, "view_sql"):
+                conn.view_sql = view_sql
+            return conn
+
+        connect(adapter)
+
+        def build(conn: WarehouseAdapter, name: str) -> ModelRun:
+            if before_each is not None:
+                before_each(name)
+            record = None
+            if branch:
+                record = _branch_recorder(conn, plan, name, branch, prod_targets,
+                                          ticket.run_id, render)
+            prod = base if branch else None
+            for attempt in range(1, _ATTEMPTS):
+                try:
+                    return _build(conn, plan, name, target, targets, kinds, record, render,
+                                  retry_transient=True, full_refresh=full_refresh, prod=prod,
+                                  run_id=ticket.run_id)
+                except _Transient:
+                    time.sleep(0.05 * attempt)  # let the other transaction finish
+            return _build(conn, plan, name, target, targets, kinds, record, render,
+                          full_refresh=full_refresh, prod=prod, run_id=ticket.run_id)
+
         with console.progress("running models", total=len(plan.selected)) as step:
-            for name in plan.selected:
-                blocker = _failed_parent(plan, name, done)
-                materialized = plan.materialized[name]
-                if blocker is not None:
-                    outcome = ModelRun(name, materialized, "skipped", f"{target}.{name}",
-                                       skipped_because=blocker)
-                else:
-                    if before_each is not None:
-                        before_each(name)
-                    record = None
-                    if branch:
-                        record = _branch_recorder(adapter, plan, name, branch, prod_targets,
-                                                  ticket.run_id, render)
-                    outcome = _build(adapter, plan, name, target, targets, kinds, record,
-                                     render, full_refresh=full_refresh,
-                                     prod=base if branch else None, run_id=ticket.run_id)
-                done[name] = outcome
-                console.line(outcome.render())
-                step(name)
+            report = _InOrder(plan.selected, console, step)
+            if threads > 1 and len(plan.selected) > 1:
+                done = _run_parallel(adapter, plan, target, threads, build, report,
+                                     connect)
+            else:
+                done = {}
+                for name in plan.selected:
+                    blocker = _failed_parent(plan, name, done)
+                    done[name] = _skipped(plan, name, target, blocker) if blocker is not None \
+                        else build(adapter, name)
+                    report(name, done[name])
         models = tuple(done[n] for n in plan.selected)
         result = RunResult(
             ticket.run_id, target, branch, plan.selected, models,
@@ -118,6 +146,142 @@ def run_plan(project: Project, adapter: WarehouseAdapter, plan: Plan, *,
         if grown:
             ticket.summary["incremental"] = grown
     return result
+
+
+def _skipped(plan: Plan, name: str, target: str, blocker: str) -> ModelRun:
+    return ModelRun(name, plan.materialized[name], "skipped", f"{target}.{name}",
+                    skipped_because=blocker)
+
+
+class _InOrder:
+    """Reports outcomes to the console in plan order, as soon as each prefix is complete.
+
+    The progress bar advances as models finish; the per-model lines wait for their turn,
+    so ``rocky run --threads 4`` prints the same lines in the same order as one thread.
+    """
+
+    def __init__(self, order: Sequence[str], console: Console,
+                 step: Callable[[str], None]) -> None:
+        self._order = order
+        self._console = console
+        self._step = step
+        self._next = 0
+        self._waiting: dict[str, ModelRun] = {}
+
+    def __call__(self, name: str, outcome: ModelRun) -> None:
+        self._waiting[name] = outcome
+        self._step(name)
+        while self._next < len(self._order) and self._order[self._next] in self._waiting:
+            self._console.line(self._waiting.pop(self._order[self._next]).render())
+            self._next += 1
+
+
+def _run_parallel(adapter: WarehouseAdapter, plan: Plan, target: str, threads: int,
+                  build: Callable[[WarehouseAdapter, str], ModelRun],
+                  report: Callable[[str, ModelRun], None],
+                  connect: Callable[[WarehouseAdapter], WarehouseAdapter]
+                  ) -> dict[str, ModelRun]:
+    """Build ``plan.selected`` on up to ``threads`` connections at once.
+
+    A model is started when every selected parent has finished; it is skipped (never
+    started) when one of them failed or was skipped. Ready models start in plan order.
+    Only this thread talks to the console; workers only build.
+    """
+    selected = set(plan.selected)
+    position = {name: i for i, name in enumerate(plan.selected)}
+    waiting_on = {n: {p for p in plan.dag.parents(n) if p in selected} for n in plan.selected}
+    children: dict[str, list[str]] = {n: [] for n in plan.selected}
+    for name, parents in waiting_on.items():
+        for parent in parents:
+            children[parent].append(name)
+    ready = [position[n] for n in plan.selected if not waiting_on[n]]
+    heapq.heapify(ready)
+    footprint = _footprints(plan, target, adapter)
+    busy: set[tuple[str, str]] = set()  # the footprints of the builds in flight (disjoint)
+    done: dict[str, ModelRun] = {}
+    local = threading.local()
+    clones: list[WarehouseAdapter] = []
+    clones_guard = threading.Lock()
+
+    def work(name: str) -> ModelRun:
+        conn = getattr(local, "conn", None)
+        if conn is None:
+            conn = local.conn = connect(adapter.clone())
+            with clones_guard:
+                clones.append(conn)
+        return build(conn, name)
+
+    def finish(name: str, outcome: ModelRun) -> None:
+        done[name] = outcome
+        report(name, outcome)
+        for child in children[name]:
+            waiting_on[child].discard(name)
+            if not waiting_on[child]:
+                heapq.heappush(ready, position[child])
+
+    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="rocky-build")
+    running: dict[Future[ModelRun], str] = {}
+    try:
+        while ready or running:
+            deferred: list[int] = []
+            while ready and len(running) < threads:
+                name = plan.selected[heapq.heappop(ready)]
+                blocker = _failed_parent(plan, name, done)
+                if blocker is not None:
+                    finish(name, _skipped(plan, name, target, blocker))
+                elif footprint[name] & busy:
+                    deferred.append(position[name])  # shares a dependant view: wait
+                else:
+                    busy.update(footprint[name])
+                    running[pool.submit(work, name)] = name
+            for pos in deferred:
+                heapq.heappush(ready, pos)
+            if not running:
+                continue
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in sorted(finished, key=lambda f: position[running[f]]):
+                name = running.pop(future)
+                busy.difference_update(footprint[name])
+                finish(name, future.result())
+    finally:
+        # Builds in flight finish (each is one transaction) before the writer lock is
+        # released; queued ones are dropped.
+        pool.shutdown(wait=True, cancel_futures=True)
+        for conn in clones:
+            conn.close()
+    return done
+
+
+def _footprints(plan: Plan, schema: str, adapter: WarehouseAdapter
+                ) -> dict[str, frozenset[tuple[str, str]]]:
+    """Each selected model and the views its replace may rewrite.
+
+    Replacing a relation may drop and re-create the views that read it (Postgres refuses
+    to replace it under them): two builds whose footprints meet would both rewrite the
+    same view and deadlock, so they never run at the same time. A footprint holds the
+    model, the project's views downstream of it through views, and, where the adapter
+    can tell (``view_dependants``), every view in the warehouse reading it, transitively.
+    """
+    live: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    if hasattr(adapter, "view_dependants"):
+        live = adapter.view_dependants()
+    base = schema.lower()
+    out: dict[str, frozenset[tuple[str, str]]] = {}
+    for name in plan.selected:
+        start = (base, name)
+        seen = {start}
+        stack = [start]
+        while stack:
+            node = stack.pop()
+            nxt = set(live.get(node, ()))
+            if node[0] == base and node[1] in plan.dag:
+                nxt.update((base, child) for child in plan.dag.children(node[1])
+                           if plan.materialized.get(child) == "view")
+            for child in nxt - seen:
+                seen.add(child)
+                stack.append(child)
+        out[name] = frozenset(seen)
+    return out
 
 
 def _failed_parent(plan: Plan, name: str, done: dict[str, ModelRun]) -> str | None:
@@ -197,12 +361,15 @@ def _branch_recorder(adapter: WarehouseAdapter, plan: Plan, name: str, branch: s
 def _build(adapter: WarehouseAdapter, plan: Plan, name: str, schema: str,
            targets: dict[str, tuple[str, str]], kinds: dict[str, str],
            record: Callable[[], None] | None = None,
-           render: Renderer | None = None, *, full_refresh: bool = False,
-           prod: str | None = None, run_id: str = "") -> ModelRun:
+           render: Renderer | None = None, *, retry_transient: bool = False,
+           full_refresh: bool = False, prod: str | None = None,
+           run_id: str = "") -> ModelRun:
     """Build one model in one transaction (one commit: the build, the swap, the record).
 
-    ``prod`` is prod's schema when building a branch (an incremental model starts from a
-    copy of prod's table there).
+    With ``retry_transient``, a transaction the warehouse rolled back to break a deadlock
+    or a serialization conflict raises :class:`_Transient` (nothing was applied) instead
+    of failing the model. ``prod`` is prod's schema when building a branch (an
+    incremental model starts from a copy of prod's table there).
     """
     materialized = plan.materialized[name]
     relation = f"{schema}.{name}"
@@ -253,6 +420,8 @@ def _build(adapter: WarehouseAdapter, plan: Plan, name: str, schema: str,
             if record is not None:
                 record()
     except WarehouseError as exc:
+        if retry_transient and getattr(exc, "sqlstate", None) in _TRANSIENT_SQLSTATES:
+            raise _Transient(exc.message) from exc
         return ModelRun(name, materialized, "error", relation, time.perf_counter() - t0,
                         error=exc.message)
     kinds[name] = "view" if materialized == "view" else "table"

@@ -55,6 +55,9 @@ _DDL = [sqlglot.parse_one(sql) for sql in (
     ("CREATE TABLE IF NOT EXISTS _rocky.incremental_runs (run_id VARCHAR, target VARCHAR,"
      " model VARCHAR, mode VARCHAR, inserted BIGINT, updated BIGINT, deleted BIGINT,"
      " batch_rows BIGINT, note VARCHAR, finished_at TIMESTAMP)"),
+    # Append-only: promote on a warehouse without transactions (promote_journal.py).
+    ("CREATE TABLE IF NOT EXISTS _rocky.promote_journal (promote_id VARCHAR, branch VARCHAR,"
+     " base_schema VARCHAR, step VARCHAR, payload VARCHAR, at TIMESTAMP)"),
 )]
 
 # Run ids held by live writers of *this* process (a row with our pid but an id not in
@@ -101,10 +104,14 @@ class RunRecord:
 
 @dataclass
 class RunTicket:
-    """Handed to the holder of the writer lock; ``status``/``summary`` go to the history."""
+    """Handed to the holder of the writer lock; ``status``/``summary`` go to the history.
+
+    ``promotes`` lists interrupted promotes finished or undone when the lock was taken.
+    """
 
     run_id: str
     recovered: LockHolder | None = None
+    promotes: list[Any] = field(default_factory=list)
     status: str = "success"
     summary: dict[str, object] = field(default_factory=dict)
 
@@ -377,6 +384,11 @@ def writer_lock(adapter: WarehouseAdapter, command: str, *, target: str, selecti
     recovered = acquire_lock(adapter, run_id, command, timeout=timeout)
     ticket = RunTicket(run_id, recovered)
     try:
+        if not adapter.SUPPORTS_TRANSACTIONAL_DDL:
+            # A promote killed half-way is finished or undone before anything else.
+            from rocky_engine.execution.promote_journal import recover
+
+            ticket.promotes = recover(adapter)
         record_start(adapter, run_id, command, target, selection)
         yield ticket
     except BaseException:

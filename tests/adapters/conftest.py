@@ -50,10 +50,28 @@ def _postgres(tmp_path: Path, request: pytest.FixtureRequest) -> Backend:
     return Backend("postgres", {"type": "postgres", "dsn": dsn}, tmp_path)
 
 
+def _spark(tmp_path: Path, request: pytest.FixtureRequest) -> Backend:
+    # The process's one local session (its catalog emptied after each test).
+    from tests.sparkfixtures import drop_all_databases
+
+    session = request.getfixturevalue("spark_session")
+    request.addfinalizer(lambda: drop_all_databases(session))
+    return Backend("spark", {"type": "spark", "master": "local[2]"}, tmp_path)
+
+
 BACKENDS: dict[str, Callable[[Path, pytest.FixtureRequest], Backend]] = {
     "duckdb": _duckdb,
     "postgres": _postgres,
+    "spark": _spark,
 }
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("backend") == "spark":
+            item.add_marker(pytest.mark.spark)
+            item.add_marker(pytest.mark.timeout(900))
 
 
 @pytest.fixture(params=list(BACKENDS))

@@ -13,6 +13,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import sqlglot
+from sqlglot import exp
+
+from rocky_engine.adapters.base import table_ref
 from rocky_engine.adapters.duckdb import DuckDBAdapter
 from rocky_engine.context import Context
 
@@ -87,7 +91,29 @@ class PostgresWarehouse(Warehouse):
             adapter.close()
 
 
-WAREHOUSES: dict[str, type[Warehouse]] = {"duckdb": Warehouse, "postgres": PostgresWarehouse}
+class SparkWarehouse(Warehouse):
+    """Spark local mode: the process's one session (tests/sparkfixtures.py), parquet tables."""
+
+    name = "spark"
+    settings: Any = None  # the session's SparkSettings, set by use_warehouse
+
+    def config(self) -> str:
+        return ('[warehouse]\ntype = "spark"\nmaster = "local[2]"\nschema = "main"\n'
+                'conf = { "spark.sql.shuffle.partitions" = "1" }\n')
+
+    @contextmanager
+    def connect(self) -> Iterator[Any]:
+        from rocky_engine.adapters.spark import SparkAdapter
+
+        adapter = SparkAdapter(SparkWarehouse.settings)
+        try:
+            yield adapter
+        finally:
+            adapter.close()
+
+
+WAREHOUSES: dict[str, type[Warehouse]] = {"duckdb": Warehouse, "postgres": PostgresWarehouse,
+                                          "spark": SparkWarehouse}
 
 
 def warehouses() -> list[str]:
@@ -99,6 +125,12 @@ def use_warehouse(request: Any, warehouse: str, monkeypatch: Any) -> None:
     no server binaries exist) named by the env variable the project's config reads."""
     if warehouse == "postgres":
         monkeypatch.setenv(PostgresWarehouse.DSN_ENV, request.getfixturevalue("pg_dsn"))
+    if warehouse == "spark":
+        from tests.sparkfixtures import drop_all_databases
+
+        SparkWarehouse.settings = request.getfixturevalue("spark_settings")
+        session = request.getfixturevalue("spark_session")
+        request.addfinalizer(lambda: drop_all_databases(session))
 
 
 class IncrProject:
@@ -115,10 +147,10 @@ class IncrProject:
         (self.root / "sources" / "raw.toml").write_text(SOURCES)
         self.write_model(model_sql, sidecar_text)
         with self.wh.connect() as a:
-            a.execute("CREATE SCHEMA IF NOT EXISTS raw")
-            a.execute("DROP TABLE IF EXISTS raw.events")
-            a.execute("CREATE TABLE raw.events (id INTEGER NOT NULL, customer VARCHAR, "
-                      "amount INTEGER, updated_at TIMESTAMP)")
+            a.create_schema("raw")
+            a.drop_relation("raw", "events")
+            a.execute(sqlglot.parse_one("CREATE TABLE raw.events (id INTEGER, customer VARCHAR, "
+                                        "amount INTEGER, updated_at TIMESTAMP)"))
 
     def write_model(self, sql: str | None = None, sidecar_text: str | None = None) -> None:
         if sql is not None:
@@ -143,17 +175,14 @@ class IncrProject:
         if not rows:
             return
         with self.wh.connect() as a:
-            for row in rows:
-                a.execute("INSERT INTO raw.events VALUES (?, ?, ?, ?)"
-                          if a.dialect == "duckdb" else
-                          "INSERT INTO raw.events VALUES (%s, %s, %s, %s)", list(row))
+            a.execute(exp.insert(exp.values([
+                (i, c, amount, _ts(at)) for i, c, amount, at in rows]), "raw.events"))
 
     def update(self, id_: int, amount: int, updated_at: datetime) -> None:
         with self.wh.connect() as a:
-            a.execute("UPDATE raw.events SET amount = ?, updated_at = ? WHERE id = ?"
-                      if a.dialect == "duckdb" else
-                      "UPDATE raw.events SET amount = %s, updated_at = %s WHERE id = %s",
-                      [amount, updated_at, id_])
+            a.execute(exp.update(table_ref("raw", "events"),
+                                 {"amount": exp.convert(amount), "updated_at": _ts(updated_at)},
+                                 where=exp.column("id").eq(exp.convert(id_))))
 
     def rows(self, relation: str = "main.events_inc") -> list[tuple[Any, ...]]:
         with self.wh.connect() as a:
@@ -169,6 +198,10 @@ class IncrProject:
         with self.wh.connect() as a:
             table = a.table(schema, relation)
             return [c.name for c in table.columns] if table else []
+
+
+def _ts(at: datetime) -> exp.Expr:
+    return exp.cast(exp.Literal.string(at.isoformat(sep=" ")), "TIMESTAMP")
 
 
 def ev(i: int, minutes: int, amount: int = 10, customer: str | None = None

@@ -1,0 +1,69 @@
+"""SQL generation for Spark: sqlglot's Spark dialect with rocky's corrections.
+
+sqlglot rewrites ``QUALIFY`` into a subquery for Spark (whose SQL has had ``QUALIFY``
+since 3.4/4.0) and, doing so, moves the outer ``ORDER BY`` inside the subquery where it
+orders nothing. Spark 4 runs ``QUALIFY`` itself, so the rewrite is left out.
+
+    >>> import sqlglot
+    >>> render(sqlglot.parse_one(
+    ...     "SELECT id, RANK() OVER (ORDER BY id) AS r FROM t QUALIFY r = 1 ORDER BY id",
+    ...     read="duckdb"))
+    'SELECT id, RANK() OVER (ORDER BY id NULLS LAST) AS r FROM t QUALIFY r = 1 ORDER BY id NULLS LAST'
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp, transforms
+from sqlglot.dialects.spark import Spark
+
+
+def _keep_qualify() -> None:
+    # sqlglot's generators are compiled classes (no subclassing), so the Select transform
+    # of its Spark dialect is corrected in place, once, for everything rocky generates.
+    transforms_ = Spark.Generator.TRANSFORMS  # type: ignore[attr-defined]
+    transforms_[exp.Select] = transforms.preprocess([
+        transforms.eliminate_distinct_on,
+        transforms.unnest_to_explode,
+        transforms.any_to_exists,
+    ])
+
+
+_keep_qualify()
+_DIALECT = Spark()
+
+
+def render(tree: exp.Expr) -> str:
+    """``tree`` (any dialect's expression) as Spark SQL."""
+    return _DIALECT.generate(tree, copy=False)
+
+
+# ---------------------------------------------------------------------------- refusals
+
+T = exp.DataType.Type
+
+# Functions sqlglot parses as Anonymous in DuckDB that Spark has under the same name.
+_SPARK_PASS_THROUGH = frozenset({
+    "md5", "initcap", "repeat", "translate", "pi", "sign", "cbrt", "degrees", "radians",
+    "factorial", "bit_length", "ascii", "chr", "sha1", "crc32", "soundex", "reverse",
+    "base64", "unbase64", "hex", "unhex", "nvl", "nvl2", "uuid", "bin", "e", "ln",
+    "log2", "log10", "octet_length", "char_length", "character_length", "btrim",
+})
+
+_SPARK_MISSING_TYPES = (T.UNION, T.INT128, T.UINT128, T.UBIGINT, T.UINT, T.USMALLINT,
+                        T.UTINYINT, T.TIMETZ)
+
+
+def refuse(node: exp.Expr) -> str | None:
+    """The name of a construct Spark cannot run as written (None: fine)."""
+    if isinstance(node, exp.Star) and (node.args.get("except_") or node.args.get("replace")
+                                       or node.args.get("rename")):
+        return "SELECT * EXCLUDE/REPLACE (unexpanded)"
+    if isinstance(node, exp.Anonymous) and node.name.lower() not in _SPARK_PASS_THROUGH:
+        return f"function {node.name}()"
+    if isinstance(node, exp.DataType) and node.this in _SPARK_MISSING_TYPES:
+        from rocky_engine.compiler.types import render as render_type
+
+        return f"type {render_type(node)}"
+    if isinstance(node, exp.TableSample):
+        return "USING SAMPLE / TABLESAMPLE"
+    return None

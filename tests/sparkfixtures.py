@@ -1,0 +1,38 @@
+"""Spark fixtures for every test area: one local Spark session per test process.
+
+A Spark start costs seconds, so the first test of a process that asks for one starts the
+session (its catalog under a temporary folder) and every Spark warehouse of that process
+shares it; ``spark_clean`` empties the catalog after each test (every database but
+``default`` dropped). Without Java or pyspark these tests fail: they never pass silently.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from rocky_engine.adapters.spark_session import SparkSettings, get_session
+
+
+@pytest.fixture(scope="session")
+def spark_settings(tmp_path_factory: pytest.TempPathFactory) -> SparkSettings:
+    # Tests keep the metastore in memory (it dies with the process anyway) and use few
+    # shuffle partitions (their tables are tiny).
+    return SparkSettings(master="local[2]", home=tmp_path_factory.mktemp("spark_home"), conf={
+        "spark.hadoop.javax.jdo.option.ConnectionURL":
+            "jdbc:derby:memory:rocky_tests;create=true",
+        "spark.sql.shuffle.partitions": "1",
+        "spark.default.parallelism": "2",
+    })
+
+
+@pytest.fixture(scope="session")
+def spark_session(spark_settings: SparkSettings) -> Any:
+    return get_session(spark_settings)
+
+
+def drop_all_databases(session: Any) -> None:
+    for (name,) in session.sql("SHOW DATABASES").collect():
+        if name.lower() != "default":
+            session.sql(f"DROP DATABASE IF EXISTS `{name}` CASCADE").collect()
