@@ -140,7 +140,7 @@ def test_cli_threads(seeded_shop: Path, run_cli) -> None:
     r = run_cli("run", "--project", str(seeded_shop), "--threads", "4", "--format", "json")
     assert r.exit_code == 0, r.output
     payload = json.loads(r.stdout)
-    assert payload["counts"]["success"] == 6
+    assert payload["counts"]["success"] == 7
     assert [m["name"] for m in payload["models"]] == payload["selected"]
     assert all({"name", "status", "materialized", "rows", "seconds"} <= set(m)
                for m in payload["models"])
