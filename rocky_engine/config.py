@@ -322,6 +322,27 @@ DataTest = Annotated[
 ]
 
 
+def test_name(test: Any) -> str:
+    """How `rocky test` names a data test: its `name`, else e.g. ``unique(customer_id)``."""
+    if getattr(test, "name", None):
+        return str(test.name)
+    if isinstance(test, NotNullTest):
+        return f"not_null({test.column})"
+    if isinstance(test, UniqueTest):
+        return f"unique({', '.join(test.key)})"
+    if isinstance(test, AcceptedValuesTest):
+        return f"accepted_values({test.column})"
+    if isinstance(test, RelationshipsTest):
+        return f"relationships({test.column} -> {test.to}.{test.field})"
+    if isinstance(test, ExpressionTest):
+        return f"expression({test.expression})"
+    if isinstance(test, RowCountTest):
+        bounds = [f"min={test.min}"] if test.min is not None else []
+        bounds += [f"max={test.max}"] if test.max is not None else []
+        return f"row_count({', '.join(bounds)})"
+    return str(getattr(test, "type", "test"))
+
+
 class UnitTest(_Strict):
     name: str
     given: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)

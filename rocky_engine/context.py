@@ -51,6 +51,14 @@ class Context:
         return (self._warehouse_path or self.project.warehouse_path).resolve()
 
     @property
+    def warehouse_label(self) -> str:
+        """How messages name the warehouse: the DuckDB file, else its type."""
+        kind = self.project.config.warehouse.type
+        if self._warehouse_path is not None or kind == "duckdb":
+            return self.warehouse_path.name
+        return f"the {kind} warehouse"
+
+    @property
     def warehouse_dialect(self) -> str:
         """The SQL dialect statements are rendered in for this context's warehouse."""
         if self._warehouse_path is not None:
@@ -116,10 +124,12 @@ class Context:
                 result = replace(result, warehouse_types=types)
         return result
 
-    def lineage_graph(self, *, use_index: bool = True) -> LineageGraph:
+    def lineage_graph(self, *, use_index: bool = True,
+                      compiled: CompileResult | None = None) -> LineageGraph:
         """The project's column lineage graph, from ``target/lineage.idx`` when it is fresh.
 
-        Otherwise compiles (warm compile cache: nothing re-analysed) and rewrites the index.
+        Otherwise compiles (warm compile cache: nothing re-analysed; or uses ``compiled``,
+        this project's compile result) and rewrites the index.
         """
         from rocky_engine.lineage.graph import LineageGraph
         from rocky_engine.lineage.store import fingerprint, load_fresh_graph, save_graph
@@ -131,7 +141,7 @@ class Context:
                 return graph
         # Taken before compiling: an edit made meanwhile leaves the index stale, not wrong.
         key = fingerprint(root)
-        graph = LineageGraph.from_compile(self.compile(), self.project.sources)
+        graph = LineageGraph.from_compile(compiled or self.compile(), self.project.sources)
         try:
             save_graph(root, graph, key)
         except OSError as exc:  # a read-only checkout still answers, just not warm next time
@@ -156,7 +166,18 @@ class Context:
         from rocky_engine.drift import detect_drift
 
         with self.adapter(create=False) as adapter:
-            return detect_drift(self.project, adapter, read_values=read_values, record=record)
+            report = detect_drift(self.project, adapter, read_values=read_values, record=record)
+        if record:  # `rocky docs` draws its drift view from the last recorded report
+            self._save_last("last_drift.json", report.to_json())  # lastrun.DRIFT
+        return report
+
+    def _save_last(self, name: str, payload: dict[str, object]) -> None:
+        from rocky_engine.lastrun import save_last
+
+        try:
+            save_last(self.project.root, name, payload)
+        except OSError as exc:  # a read-only checkout still answers
+            self.console.warn(f"target/{name} not written: {exc}")
 
     def drift_accept(self, report: DriftReport | None = None, *,
                      dry_run: bool = False) -> AcceptResult:
@@ -216,7 +237,12 @@ class Context:
         """Data tests and unit tests of the selected models (on prod or ``branch``)."""
         from rocky_engine.execution import api
 
-        return api.test(self, select, branch, sandboxed=sandboxed)
+        report = api.test(self, select, branch, sandboxed=sandboxed)
+        if branch is None and not sandboxed:  # each prod test's last outcome, for `rocky docs`
+            from rocky_engine.lastrun import TESTS, merge_tests
+
+            self._save_last(TESTS, merge_tests(self.project.root, report.to_json()))
+        return report
 
     def branch_create(self, name: str, *, sandboxed: bool = False) -> BranchInfo:
         """Schema ``<schema>__<name>`` with a zero-copy view over every prod model."""

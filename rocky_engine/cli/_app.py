@@ -120,8 +120,11 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
                            "promote, drop.")),
     "compile": ("compile_cmds", ("Parse every model, resolve the DAG, infer every column's type, "
                                 "check types and contracts.")),
+    "docs": ("docs_cmds", ("Write a static site: catalog, model and source pages, column "
+                          "lineage, drift.")),
     "drift": ("drift_cmds", ("Compare the live warehouse with sources/: what changed, how sure, "
                             "what it breaks.")),
+    "import": ("import_cmds", "Bring a project from another tool into rocky (dbt)."),
     "init": ("project_cmds", "Create a new rocky project in DIRECTORY (empty or new)."),
     "lsp": ("lsp_cmds", ("Language server over stdio: diagnostics, hover, definition, "
                          "references, completion.")),

@@ -53,9 +53,7 @@ def seed_cmd(opts: Options) -> int:
 
     def text() -> None:
         total = sum(r.rows for r in results)
-        wh = ctx.project.config.warehouse
-        where = ctx.warehouse_path.name if wh.type == "duckdb" else f"the {wh.type} warehouse"
-        click.echo(f"seeded {len(results)} tables, {total} rows into {where}")
+        click.echo(f"seeded {len(results)} tables, {total} rows into {ctx.warehouse_label}")
 
     emit(opts, {"seeds": [{"table": r.table, "file": r.file, "rows": r.rows} for r in results]},
          text)

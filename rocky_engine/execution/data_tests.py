@@ -24,7 +24,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from rocky_engine.adapters.base import WarehouseAdapter, table_ref
-from rocky_engine.config import (
+from rocky_engine.config import (  # test_name: re-exported for callers
     IDENT_RE,
     AcceptedValuesTest,
     ExpressionTest,
@@ -32,6 +32,7 @@ from rocky_engine.config import (
     RelationshipsTest,
     RowCountTest,
     UniqueTest,
+    test_name,
 )
 from rocky_engine.errors import ConfigError, WarehouseError
 
@@ -89,26 +90,6 @@ def parse_user_expression(text: str, dialect: str) -> exp.Expr:
     if any(isinstance(node, (exp.Query, exp.Table)) for node in tree.walk()):
         raise ConfigError("subqueries and table references are not allowed in a test expression")
     return tree
-
-
-def test_name(test: Any) -> str:
-    if getattr(test, "name", None):
-        return str(test.name)
-    if isinstance(test, NotNullTest):
-        return f"not_null({test.column})"
-    if isinstance(test, UniqueTest):
-        return f"unique({', '.join(test.key)})"
-    if isinstance(test, AcceptedValuesTest):
-        return f"accepted_values({test.column})"
-    if isinstance(test, RelationshipsTest):
-        return f"relationships({test.column} -> {test.to}.{test.field})"
-    if isinstance(test, ExpressionTest):
-        return f"expression({test.expression})"
-    if isinstance(test, RowCountTest):
-        bounds = [f"min={test.min}"] if test.min is not None else []
-        bounds += [f"max={test.max}"] if test.max is not None else []
-        return f"row_count({', '.join(bounds)})"
-    return str(getattr(test, "type", "test"))
 
 
 def run_data_test(adapter: WarehouseAdapter, test: Any, model: str, schema: str,

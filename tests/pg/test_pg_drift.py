@@ -92,3 +92,17 @@ def test_drift_cli_on_postgres_reports_a_rename(pg_known_shop: Path, run_cli) ->
         ("column_renamed", "amount", "order_total")]
     assert {"model": "stg_orders", "column": "amount", "status": "broken"} in [
         {k: i[k] for k in ("model", "column", "status")} for i in doc["impact"]]
+
+
+def test_rename_under_built_views_is_still_reported(pg_known_shop: Path) -> None:
+    """Postgres rewrites views silently on RENAME COLUMN: prod keeps answering, and
+    drift still reports the rename and what no longer compiles."""
+    assert Context.load(pg_known_shop).run().ok
+    pg_alter("ALTER TABLE raw.orders RENAME COLUMN amount TO order_total")
+    with psycopg.connect(os.environ[PG_DSN_ENV]) as conn:
+        assert conn.execute("SELECT count(amount) FROM main.stg_orders").fetchone()[0] > 0
+    report = Context.load(pg_known_shop).drift()
+    assert [(c.kind, c.column, c.new_column) for c in report.changes] == [
+        ("column_renamed", "amount", "order_total")]
+    assert "stg_orders.amount" in {f"{i.model}.{i.column}" for i in report.impact
+                                   if i.status == "broken"}

@@ -59,6 +59,7 @@ def pg_built_shop(pg_seeded_shop: Path) -> Path:
 def test_seed_run_test_through_the_cli(pg_shop: Path) -> None:
     seeded = invoke_cli("seed", "--project", str(pg_shop))
     assert seeded.exit_code == 0, seeded.output
+    assert "into the postgres warehouse" in seeded.stdout
     assert _q("SELECT count(*) FROM raw.orders")[0][0] > 0
     ran = invoke_cli("run", "--project", str(pg_shop), "--format", "json")
     assert ran.exit_code == 0, ran.output

@@ -1,0 +1,1 @@
+"""Importers that turn another tool's project into a rocky project (``rocky import ...``)."""
