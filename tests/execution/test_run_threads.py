@@ -180,8 +180,8 @@ def test_a_build_rolled_back_by_a_deadlock_is_tried_again(seeded_shop: Path) -> 
             result = run_plan(project, adapter, build_plan(project), threads=threads)
             assert result.ok, [(m.name, m.error) for m in result.models if m.error]
             # payment_log: its full build, then (a later run) its incremental batch table.
-                assert {n.removesuffix("__rocky_batch") for n in DeadlockOnce.failed} == {
-                    "order_payments", "customers", "payment_log"}
+            assert {n.removesuffix("__rocky_batch") for n in DeadlockOnce.failed} == {
+                "order_payments", "customers", "payment_log"}
 
 
 def test_a_second_writer_waits_for_a_parallel_run(seeded_shop: Path) -> None:
