@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rocky_engine.errors import Diagnostic, Severity
+from rocky_engine.errors import Diagnostic, Severity, Subject
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,15 @@ _TABLE: tuple[Code, ...] = (
     Code("R199", _E, "internal compiler error",
          "The compiler failed on this model; please report it with the SQL.",
          "(none)"),
+    Code("R550", _E, "incompatible value types",
+         "The values of one CASE, COALESCE, IF, NULLIF, GREATEST or LEAST have types DuckDB "
+         "cannot unify (text with a non-text value, a date with a number, a boolean with a "
+         "DECIMAL or DOUBLE, ...).",
+         "CASE WHEN paid THEN amount ELSE status END   -- DECIMAL and VARCHAR"),
+    Code("R551", _E, "numeric function of non-numeric",
+         "ABS, ROUND, FLOOR, CEIL, SIGN, SQRT, LN, LOG, EXP, POWER or CBRT of a value that is "
+         "not a number (text, boolean, date/time, interval).",
+         "SELECT ROUND(status) FROM raw.orders"),
     Code("W130", _W, "unknown column type",
          "The type of an output column cannot be inferred. Counted and shown; "
          "an error under `rocky compile --strict`. Add a CAST to make it known.",
@@ -151,12 +160,18 @@ CODES: dict[str, Code] = {c.code: c for c in _TABLE}
 
 def diag(code: str, message: str, *, file: str = "", line: int = 0, col: int = 0,
          hint: str | None = None, snippet: str | None = None, model: str | None = None,
-         end_col: int = 0, severity: Severity | None = None) -> Diagnostic:
-    """A :class:`Diagnostic` for a code of the table (its default severity unless given)."""
+         end_col: int = 0, severity: Severity | None = None,
+         subjects: tuple[Subject, ...] | None = None) -> Diagnostic:
+    """A :class:`Diagnostic` for a code of the table (its default severity unless given).
+
+    ``subjects`` default to the model itself (a finding is at least about its model).
+    """
     spec = CODES[code]
+    if subjects is None:
+        subjects = (Subject(model.lower()),) if model else ()
     return Diagnostic(code=code, severity=severity or spec.severity, message=message, file=file,
                       line=line, col=col, hint=hint, snippet=snippet, model=model,
-                      end_col=end_col)
+                      end_col=end_col, subjects=subjects)
 
 
 def render_docs() -> str:

@@ -195,10 +195,28 @@ class GithubConfig(_Strict):
     remote: str = "origin"
 
 
+class DriftConfig(_Strict):
+    """``[drift]``: when a change in a source column's values is reported.
+
+    The defaults raise nothing on a table that grows with data from the same distribution.
+    """
+
+    values: bool = True                    # fingerprint values at all (rocky drift)
+    null_rate_increase: float = Field(default=0.2, gt=0, le=1)
+    scale_factor: float = Field(default=8, gt=1)
+    new_values: bool = True
+    new_value_share: float = Field(default=0.01, gt=0, le=1)
+    duplicates: bool = True
+    format: bool = True
+    format_share: float = Field(default=0.05, gt=0, le=1)
+    sample_rows: int = Field(default=10_000, ge=1000)  # rows profiled per large table
+
+
 class RockyConfig(_Strict):
     project: ProjectSection
     warehouse: WarehouseConfig = Field(default_factory=DuckDBWarehouse)
     agent: AgentConfig = Field(default_factory=AgentConfig)
+    drift: DriftConfig = Field(default_factory=DriftConfig)
     github: GithubConfig = Field(default_factory=GithubConfig)
 
     @field_validator("warehouse", mode="before")

@@ -185,7 +185,8 @@ class Context:
 
         With ``dry_run`` nothing is written: the result carries the new texts and the diff.
         After writing, the project is reloaded and the value fingerprints of every source
-        are refreshed, so the next rename is recognised by its values.
+        are refreshed, so the next rename is recognised by its values (and drift in values,
+        which changes no file, is accepted as the new normal).
         """
         from rocky_engine.drift import record_fingerprints
         from rocky_engine.drift.accept import (
@@ -199,10 +200,13 @@ class Context:
         report = report if report is not None else self.drift()
         patches = apply_changes_to_sources(self.project, report.changes)
         diff = render_diff(self.project, patches)
-        if dry_run or not patches:
+        # Drift in values changes no file: accepting it makes the live values the known ones.
+        values = any(c.kind == "column_values_changed" for c in report.changes)
+        if dry_run or not (patches or values):
             return AcceptResult(patches, diff)
-        written = write_sources(self.project, patches)
-        self.project = load_project(self.project.root)
+        written = write_sources(self.project, patches) if patches else []
+        if patches:
+            self.project = load_project(self.project.root)
         try:
             with self.adapter(create=False) as adapter:
                 record_fingerprints(self.project, adapter, list(self.project.sources))

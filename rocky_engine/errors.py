@@ -43,6 +43,30 @@ class Location:
 
 
 @dataclass(frozen=True)
+class Subject:
+    """What a diagnostic is about: a relation, or one of its columns, as lineage names them.
+
+    ``relation`` is a model name or ``schema.table`` for a source (lower-case); ``node`` is
+    the lineage node id (``relation.column``, or the relation alone).
+
+    >>> Subject("raw.orders", "amount").node
+    'raw.orders.amount'
+    >>> Subject("stg_orders").node
+    'stg_orders'
+    """
+
+    relation: str
+    column: str | None = None
+
+    @property
+    def node(self) -> str:
+        return f"{self.relation}.{self.column}" if self.column else self.relation
+
+    def to_json(self) -> dict[str, object]:
+        return {"relation": self.relation, "column": self.column, "node": self.node}
+
+
+@dataclass(frozen=True)
 class Diagnostic:
     """One finding about a project, with a stable code (see ``rocky_engine.codes``)."""
 
@@ -56,6 +80,8 @@ class Diagnostic:
     snippet: str | None = None
     model: str | None = None
     end_col: int = 0
+    # The relations / columns this finding is about (drift blames changes through these).
+    subjects: tuple[Subject, ...] = ()
 
     @property
     def location(self) -> Location:
@@ -78,6 +104,7 @@ class Diagnostic:
             "col": self.col,
             "hint": self.hint,
             "model": self.model,
+            "subjects": [s.to_json() for s in self.subjects],
         }
 
 

@@ -19,7 +19,9 @@ from typing import Any
 KINDS = (
     "column_added", "column_removed", "column_renamed", "column_type_changed",
     "column_nullability_changed", "table_added", "table_removed", "table_renamed",
+    "column_values_changed",
 )
+VALUES_CHANGED = "column_values_changed"
 
 
 @dataclass(frozen=True)
@@ -35,9 +37,22 @@ class SchemaChange:
     confidence: float | None = None
     # Other candidates when a rename is ambiguous: the repairer never picks one.
     candidates: tuple[str, ...] = ()
+    # Drift in values: which kind (scale, new_values, nulls, duplicates, format), the
+    # evidence lines and the figures before/after. Values from the warehouse: data, never
+    # instructions (prompts fence them, PR bodies escape them).
+    change: str | None = None
+    evidence: tuple[str, ...] = ()
+    before: tuple[tuple[str, Any], ...] = ()
+    after: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def values_changed(self) -> bool:
+        return self.kind == VALUES_CHANGED
 
     def describe(self) -> str:
         col = f"{self.table}.{self.column}" if self.column else self.table
+        if self.kind == VALUES_CHANGED:
+            return f"{col}: values changed ({self.change}), schema unchanged"
         if self.kind == "column_renamed":
             return f"{col} renamed to {self.new_column}"
         if self.kind == "column_type_changed":
@@ -46,10 +61,28 @@ class SchemaChange:
             return f"{self.table} renamed to {self.new_table}"
         return f"{col}: {self.kind.replace('_', ' ')}"
 
+    def figures(self) -> str:
+        """Before/after figures of a value change, one line (``null_rate 0.1 -> 0.55``)."""
+        after = dict(self.after)
+        return "; ".join(f"{k} {_text(v)} -> {_text(after.get(k))}" for k, v in self.before)
+
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["candidates"] = list(self.candidates)
+        data["evidence"] = list(self.evidence)
+        data["before"] = {k: _plain(v) for k, v in self.before} or None
+        data["after"] = {k: _plain(v) for k, v in self.after} or None
         return data
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, (tuple, list)):
+        return "[" + ", ".join(str(v) for v in value) + "]"
+    return str(value)
 
 
 def from_drift(change: Any) -> SchemaChange:
@@ -69,7 +102,17 @@ def from_drift(change: Any) -> SchemaChange:
         ambiguous=bool(get("ambiguous", False)),
         confidence=get("confidence", None),
         candidates=tuple(str(n) for n in names),
+        change=get("change", None) if kind == VALUES_CHANGED else None,
+        evidence=tuple(str(e) for e in get("evidence", ()) or ()) if kind == VALUES_CHANGED
+        else (),
+        before=_pairs(get("before", ())) if kind == VALUES_CHANGED else (),
+        after=_pairs(get("after", ())) if kind == VALUES_CHANGED else (),
     )
+
+
+def _pairs(value: Any) -> tuple[tuple[str, Any], ...]:
+    items = value.items() if isinstance(value, dict) else (value or ())
+    return tuple((str(k), tuple(v) if isinstance(v, list) else v) for k, v in items)
 
 
 def fingerprint(changes: Iterable[SchemaChange]) -> str:
@@ -80,7 +123,8 @@ def fingerprint(changes: Iterable[SchemaChange]) -> str:
     """
     keys = sorted(
         json.dumps([c.kind, c.table.lower(), (c.column or "").lower(), (c.new_column or "").lower(),
-                    (c.new_table or "").lower(), c.old_type or "", c.new_type or ""])
+                    (c.new_table or "").lower(), c.old_type or "", c.new_type or ""]
+                   + ([c.change or ""] if c.values_changed else []))
         for c in changes
     )
     return hashlib.sha256("\n".join(keys).encode()).hexdigest()[:12]

@@ -32,18 +32,20 @@ from intent_agent.repair.offline import (
     ModelPatch,
     draft_offline,
     plan_findings,
+    value_findings,
 )
 from intent_agent.repair.plan import RepairPlan, build_plan, relation_columns
 from intent_agent.repair.pr_body import (
     PatchView,
     mermaid_blast_radius,
     render_body,
+    render_review_body,
     render_title,
     unified_diff,
 )
 from intent_agent.repair.safety import Patch, UnsafePatch, check_patch
-from intent_agent.repair.sandbox import SANDBOX_FILE, Sandbox, build_sandbox, sandbox_project
-from intent_agent.repair.validate import Validation, validate_project, warehouse_branch_name
+from intent_agent.repair.target import ValidationTarget
+from intent_agent.repair.validate import Validation, warehouse_branch_name
 from rocky_engine.console import Console, SilentConsole
 from rocky_engine.context import Context
 from rocky_engine.errors import RockyError
@@ -172,7 +174,7 @@ def repair_project(path: Path | str, *, console: Console | None = None, open_pr:
         console.info(f"plan: {len(plan.models)} model(s) read a changed table; rebuild "
                      f"{', '.join(plan.rebuild) or 'nothing'}")
 
-        target = _Target.prepare(ctx, old, baseline, changes, plan.rebuild, pure,
+        target = ValidationTarget.prepare(ctx, old, baseline, changes, plan.rebuild, pure,
                                  out_dir, console)
         model_patches, findings, failures, llm_records = _draft(
             provider, plan, ws.project_dir, target, old, baseline, graph, known, wh_branch,
@@ -185,7 +187,8 @@ def repair_project(path: Path | str, *, console: Console | None = None, open_pr:
         expected = [(p.model.lower(), col) for p in model_patches for col in p.dropped_outputs]
         if findings:
             return _needs_review(replace(base, model_patches=tuple(model_patches),
-                                         llm=tuple(llm_records)), findings, out_dir, console)
+                                         llm=tuple(llm_records)), findings, out_dir, console,
+                                 report.impact, _mermaid(graph, changes))
 
         console.info(f"validating on {target.describe(wh_branch)} ...")
         validation = target.validate(load_project(ws.project_dir), wh_branch, plan.rebuild,
@@ -259,98 +262,29 @@ def _publish(ws: RepairWorkspace, result: RepairResult, gh: GitHubSettings, titl
 
 
 def _needs_review(base: RepairResult, findings: Sequence[Finding], out_dir: Path,
-                  console: Console) -> RepairResult:
+                  console: Console, impact: Sequence[Any] = (),
+                  mermaid: str = "") -> RepairResult:
     for f in findings:
         console.warn(f"needs review: {f.render()}")
     out_dir.mkdir(parents=True, exist_ok=True)
     lines = ["# rocky repair: needs review", ""] + [f"- {f.render()}" for f in findings]
     path = out_dir / "diagnosis.md"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    values = [c for c in base.changes if c.values_changed]
+    if not values:
+        return replace(base, status=NEEDS_REVIEW, findings=tuple(findings),
+                       pr_body_path=None, notes=base.notes + (f"diagnosis written to {path}",))
+    # Drift in values: the body a person reviews carries the diagnosis and the evidence
+    # (and no patch: rocky does not guess what the new values mean).
+    body = render_review_body(repair_id=base.repair_id or "", changes=base.changes,
+                              findings=findings, impact=impact, mermaid=mermaid)
+    body_path = _write_body(out_dir, body)
     return replace(base, status=NEEDS_REVIEW, findings=tuple(findings),
-                   pr_body_path=None, notes=base.notes + (f"diagnosis written to {path}",))
+                   pr_body_path=body_path,
+                   notes=base.notes + (f"diagnosis written to {path}",))
 
 
-@dataclass(frozen=True)
-class _Target:
-    """Where patches are proven (DESIGN §4 step 5) and how to reach it.
-
-    A DuckDB warehouse: a sandboxed branch of its file. A remote warehouse with
-    ``validate_on = "sandbox"``: a local DuckDB sandbox holding a sample of the upstream
-    tables (:mod:`intent_agent.repair.sandbox`). ``validate_on = "warehouse"``: a branch
-    schema in the warehouse itself.
-    """
-
-    warehouse: Path | None  # the DuckDB file validated in; None: the project's warehouse
-    pure: bool
-    data: Context  # reads data for the drafter's checks (casts): the sandbox when there is one
-    sandbox: Sandbox | None = None
-
-    @classmethod
-    def prepare(cls, ctx: Context, old: Project, baseline: Any,
-                changes: Sequence[SchemaChange], rebuild: Sequence[str], pure: bool,
-                out_dir: Path, console: Console) -> _Target:
-        agent = ctx.project.config.agent
-        if not samples_remote(ctx.project):
-            local = ctx.project.config.warehouse.type == "duckdb"
-            if not local:
-                _can_create_schemas(ctx)
-            return cls(ctx.warehouse_path if local else None, pure, ctx)
-        path = out_dir / SANDBOX_FILE
-        console.info(f"copying a sample (at most {agent.sample_rows} rows per table) of the "
-                     f"upstream tables into a local DuckDB sandbox ...")
-        with ctx.adapter(read_only=True) as remote:
-            sandbox = build_sandbox(remote, old, baseline, changes, rebuild, path,
-                                    sample_rows=agent.sample_rows, console=console)
-        for err in sandbox.baseline_errors:
-            console.warn(f"sandbox baseline: {err}")
-        data = Context(sandbox_project(ctx.project, path), ctx.console, warehouse_path=path)
-        return cls(path, pure, data, sandbox)
-
-    def describe(self, branch: str) -> str:
-        if self.sandbox is not None:
-            return f"branch {branch} of the {self.sandbox.describe()}"
-        return f"warehouse branch {branch}" + (" (sandboxed)" if self.warehouse else "")
-
-    def validate(self, project: Project, branch: str, rebuild: Sequence[str], *,
-                 console: Console | None = None,
-                 expected: Sequence[tuple[str, str]] = (),
-                 keep_tables: Sequence[str] = ()) -> Validation:
-        if self.sandbox is None:
-            # keep_tables: incremental tables the drift plan keeps must equal a refresh
-            # (not checked on a sampled sandbox, which holds only part of the rows).
-            return validate_project(project, self.warehouse, branch, rebuild, pure=self.pure,
-                                    console=console, expected_schema_changes=expected,
-                                    keep_tables=keep_tables)
-        v = validate_project(sandbox_project(project, self.sandbox.path), self.sandbox.path,
-                             branch, rebuild, pure=self.pure, console=console,
-                             expected_schema_changes=expected, sampled=self.sandbox.sampled)
-        return replace(v, where="sandbox", sandbox=self.sandbox.to_json())
-
-
-def _can_create_schemas(ctx: Context) -> None:
-    """Validating on a warehouse branch needs a new schema: fail early, in one line."""
-    from rocky_engine.errors import WarehouseError
-
-    probe = f"_rocky_probe_{os.getpid()}"
-    with ctx.adapter() as adapter:
-        try:
-            adapter.create_schema(probe)
-            adapter.drop_schema(probe)
-        except RockyError as exc:
-            raise WarehouseError(
-                f"cannot create the schema for the validation branch: {exc.message}",
-                hint='grant the agent\'s role CREATE on the database, or set [agent] '
-                     'validate_on = "sandbox" (a local DuckDB copy; read access only)',
-            ) from None
-
-
-def samples_remote(project: Project) -> bool:
-    """True when a repair is validated on a local sample of a remote warehouse."""
-    return project.config.agent.validate_on == "sandbox" and \
-        project.config.warehouse.type != "duckdb"
-
-
-def _draft(provider: Any, plan: RepairPlan, project_dir: Path, target: _Target, old: Project,
+def _draft(provider: Any, plan: RepairPlan, project_dir: Path, target: ValidationTarget, old: Project,
            baseline: Any, graph: Any, known: set[str], wh_branch: str,
            max_rounds: int, console: Console
            ) -> tuple[list[ModelPatch], list[Finding], list[Finding], list[dict[str, Any]]]:
@@ -363,7 +297,7 @@ def _draft(provider: Any, plan: RepairPlan, project_dir: Path, target: _Target, 
                           old.dialect, max_rounds, console)
     draft = draft_offline(plan, cast_check=_cast_checker(target.data), uses=_uses(graph, old),
                           columns=relation_columns(old, baseline), dialect=old.dialect)
-    findings = list(draft.findings)
+    findings = list(draft.findings) + value_findings(plan)
     if not findings:
         for mp in draft.patches:
             try:
@@ -374,7 +308,7 @@ def _draft(provider: Any, plan: RepairPlan, project_dir: Path, target: _Target, 
     return list(draft.patches), findings, [], []
 
 
-def _draft_llm(provider: Any, plan: RepairPlan, project_dir: Path, where: _Target,
+def _draft_llm(provider: Any, plan: RepairPlan, project_dir: Path, where: ValidationTarget,
                wh_branch: str, known: set[str], dialect: str, max_rounds: int,
                console: Console
                ) -> tuple[list[ModelPatch], list[Finding], list[Finding], list[dict[str, Any]]]:

@@ -110,6 +110,31 @@ def plan_findings(plan: RepairPlan) -> list[Finding]:
     return findings
 
 
+def value_findings(plan: RepairPlan) -> list[Finding]:
+    """Drift in values is a change of meaning: the offline repairer diagnoses, never fixes.
+
+    One finding per value change, with its evidence and figures and the models that read
+    the table (a unit conversion or a new mapping is a decision for a person)."""
+    readers: dict[str, list[str]] = {}
+    for ctx in plan.models:
+        for change in ctx.changes:
+            readers.setdefault(change.table.lower(), []).append(ctx.model)
+    out = []
+    for change in plan.changes:
+        if not change.values_changed:
+            continue
+        users = sorted(set(readers.get(change.table.lower(), [])))
+        evidence = "; ".join(change.evidence)
+        figures = change.figures()
+        out.append(Finding(
+            f"the values of {change.table}.{change.column} changed ({change.change}): "
+            f"{evidence}" + (f" [{figures}]" if figures else "")
+            + (f"; read by {', '.join(users)}" if users else "")
+            + "; what the new values mean is a decision for a person: rocky does not guess "
+            "a fix offline", change=change.describe()))
+    return out
+
+
 def draft_offline(plan: RepairPlan, *, cast_check: CastChecker, uses: UsesOf,
                   columns: Mapping[str, Sequence[str]] | None = None,
                   dialect: str = "duckdb") -> Draft:

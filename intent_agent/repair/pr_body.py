@@ -176,3 +176,19 @@ def _env() -> jinja2.Environment:
     env.filters["code"] = code
     env.filters["num"] = lambda v: "-" if v is None else str(v)
     return env
+
+
+def render_review_body(*, repair_id: str, changes: Sequence[Any], findings: Sequence[Any],
+                       impact: Sequence[Any], mermaid: str) -> str:
+    """The body for a repair that needs a person (drift in values): what changed, the
+    evidence and figures, the blast radius, what intent may no longer hold — no patch."""
+    risks: dict[str, list[str]] = {}
+    for item in impact:
+        for risk in getattr(item, "at_risk", ()) or ():
+            risks.setdefault(str(getattr(item, "model", "")), []).append(str(risk))
+    return _env().get_template("review_body.md.j2").render(
+        repair_id=repair_id, changes=changes, findings=findings, mermaid=mermaid,
+        risks={m: list(dict.fromkeys(r)) for m, r in sorted(risks.items())},
+        affected=sorted({(str(getattr(i, "model", "")), str(getattr(i, "column", "")),
+                          str(getattr(i, "status", ""))) for i in impact}),
+    ).strip() + "\n"

@@ -166,6 +166,32 @@ def build_sandbox(remote: WarehouseAdapter, old: Project, compiled: Any,
                    time.perf_counter() - started)
 
 
+def add_live_tables(remote: WarehouseAdapter, sandbox: Sandbox, tables: Iterable[str],
+                    dialect: str) -> Sandbox:
+    """Copy ``tables`` (live ``schema.table`` names) the sandbox lacks, live shape only.
+
+    A drafted patch may read a source table no affected model read before (an LLM
+    joining another table): it gets its sample too, so the build sees real rows.
+    """
+    added: list[SampledTable] = []
+    with DuckDBAdapter(sandbox.path, sandboxed=True) as box:
+        for table in sorted({t.lower() for t in tables}):
+            schema, _, name = table.partition(".")
+            if not name or box.relations(schema).get(name) is not None:
+                continue
+            found = remote.table(schema, name)
+            if found is None:
+                continue  # the build reports the missing table
+            rows, truncated = _copy(remote, box, schema, name, found.columns,
+                                    sandbox.sample_rows, dialect)
+            _put_live(box, table, found.columns, dialect, drop=())
+            box.drop_schema(_STAGING + schema)
+            added.append(SampledTable(table, rows, truncated))
+    if not added:
+        return sandbox
+    return dataclasses.replace(sandbox, tables=sandbox.tables + tuple(added))
+
+
 # ---------------------------------------------------------------------------- steps
 
 

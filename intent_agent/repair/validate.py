@@ -88,9 +88,7 @@ class Validation:
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"ok": self.ok, "warehouse_branch": self.warehouse_branch,
-                               "where": self.where}
-        if self.sandbox is not None:
-            out["sandbox"] = self.sandbox
+                               "where": self.where, "sandbox": self.sandbox}
         for name in ("compile", "build", "tests", "data_diff"):
             s = self.step(name)
             out[name] = s.to_json() if s else {"ok": False, "summary": "not reached",

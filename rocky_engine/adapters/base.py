@@ -15,6 +15,12 @@ Optional hook: ``adapter.view_sql`` — when a warehouse must drop views along w
 object it replaces (Postgres), the engine sets it to ``(schema, name) -> SELECT or None``
 so a dependant view that is a model is re-created from the model, not from its stale
 stored definition. Adapters without such dependencies set it to None and ignore it.
+
+Optional capability (read with ``getattr``, so an adapter without them still works):
+
+* ``SAMPLE_METHOD``: a ``TABLESAMPLE`` method of the adapter's dialect that accepts a
+  percentage and a seed (DuckDB and PostgreSQL ``"SYSTEM"``); drift fingerprints of large
+  tables are then read from a repeatable sample instead of the whole table.
 """
 
 from __future__ import annotations

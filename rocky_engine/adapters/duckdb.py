@@ -26,6 +26,10 @@ class DuckDBAdapter(IncrementalSQL):
     CLONE_KIND = "copy"
     MERGE_METHOD = "merge"  # MERGE INTO (DuckDB >= 1.4)
     SUPPORTS_ADVISORY_LOCK = False
+    # Optional capability read by drift profiling: the TABLESAMPLE method used (with a
+    # seed) to fingerprint large tables. SYSTEM picks whole vectors: it reads ~1% of a big
+    # table, where BERNOULLI would read every row (see docs/drift.md for the trade-off).
+    SAMPLE_METHOD = "SYSTEM"
 
     def __init__(self, path: str | Path, *, read_only: bool = False, sandboxed: bool = False,
                  create: bool = True) -> None:

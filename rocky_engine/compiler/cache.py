@@ -39,7 +39,7 @@ from rocky_engine.compiler.ir import LazyTuple, ModelOutcome, Scan, TableRef
 CACHE_FILE = Path("target") / "rocky_compile.cache"
 SNAPSHOT_FILE = Path("target") / "rocky_compile.snapshot"
 # Bump when compile output for the same input changes (new checks, new type rendering).
-CACHE_VERSION = 11
+CACHE_VERSION = 12
 
 
 @functools.lru_cache(maxsize=1)

@@ -16,7 +16,7 @@ from sqlglot import exp
 from rocky_engine.compiler.ir import CompiledColumn, Contract
 from rocky_engine.compiler.positions import Site
 from rocky_engine.compiler.types import normalize, parse_type, same_type
-from rocky_engine.errors import Diagnostic
+from rocky_engine.errors import Diagnostic, Subject
 
 
 def check_contracts(columns: tuple[CompiledColumn, ...], contracts: tuple[Contract, ...],
@@ -25,6 +25,8 @@ def check_contracts(columns: tuple[CompiledColumn, ...], contracts: tuple[Contra
     out: list[Diagnostic] = []
     by_name = {c.name.lower(): c for c in columns}
     for contract in contracts:
+        # Every contract finding is about the model's output column the contract names.
+        about = (Subject(site.relation, contract.name.lower()),)
         col = by_name.get(contract.name.lower())
         key_line = _line_of(sidecar_text, contract.name)
         if col is None:
@@ -35,25 +37,26 @@ def check_contracts(columns: tuple[CompiledColumn, ...], contracts: tuple[Contra
                 "remove the contract or add the column to the model"
             out.append(_at_sidecar(site, sidecar_path, sidecar_text, key_line, "R120",
                                    f'contract names column "{contract.name}" but the model '
-                                   "does not produce it", hint))
+                                   "does not produce it", hint, about))
             continue
         if contract.type is not None:
             if parse_type(contract.type) is None:
                 out.append(_at_sidecar(site, sidecar_path, sidecar_text, key_line, "R123",
                                        f'contract type {contract.type!r} of column '
                                        f'"{contract.name}" is not a SQL type',
-                                       "use a type such as INTEGER, VARCHAR, DECIMAL(10,2)"))
+                                       "use a type such as INTEGER, VARCHAR, DECIMAL(10,2)",
+                                       about))
             elif col.known and not same_type(contract.type, col.type):
                 out.append(site.at(
                     "R121", f'column "{col.name}" is {col.type} but its contract says '
                     f"{normalize(contract.type)}", node=_select_node(tree, col.name),
                     hint=f"CAST it to {normalize(contract.type)} or update the contract"
-                    + (f" in {sidecar_path}" if sidecar_path else "")))
+                    + (f" in {sidecar_path}" if sidecar_path else ""), subjects=about))
         if contract.nullable is False and col.nullable is True:
             out.append(site.at(
                 "R122", f'column "{col.name}" is declared non-null but can be NULL',
                 node=_select_node(tree, col.name),
-                hint="filter or COALESCE the NULLs, or declare it nullable"))
+                hint="filter or COALESCE the NULLs, or declare it nullable", subjects=about))
     return out
 
 
@@ -67,14 +70,14 @@ def _select_node(tree: exp.Query | None, name: str) -> exp.Expr | None:
 
 
 def _at_sidecar(site: Site, sidecar_path: str | None, sidecar_text: str, line: int, code: str,
-                message: str, hint: str) -> Diagnostic:
+                message: str, hint: str, subjects: tuple[Subject, ...]) -> Diagnostic:
     if sidecar_path:
         sidecar_site = Site(site.model, sidecar_path, sidecar_text)
         text = sidecar_site.text.line_text(line)
         col = len(text) - len(text.lstrip()) + 1 if line else 0
         return sidecar_site.at(code, message, line=line, col=col,
-                               width=len(text.strip()) or 1, hint=hint)
-    return site.at(code, message, hint=hint)
+                               width=len(text.strip()) or 1, hint=hint, subjects=subjects)
+    return site.at(code, message, hint=hint, subjects=subjects)
 
 
 def _line_of(text: str, column: str) -> int:

@@ -37,10 +37,11 @@ from rocky_engine.compiler.ir import CompiledColumn
 from rocky_engine.compiler.names import needs_names, output_names, remember
 from rocky_engine.compiler.nullability import output_nullability
 from rocky_engine.compiler.positions import Site
+from rocky_engine.compiler.subjects import SourceTracer, column_in
 from rocky_engine.compiler.table_functions import mentions_table_functions, name_table_functions
 from rocky_engine.compiler.tables import physical_tables
 from rocky_engine.compiler.types import parse_type, render
-from rocky_engine.errors import Diagnostic
+from rocky_engine.errors import Diagnostic, Subject
 
 MODEL_DB = "__rocky_models"
 Schemas = Mapping[str, Sequence[CompiledColumn]]
@@ -193,14 +194,32 @@ def _optimize_error(exc: OptimizeError, tree: exp.Expr, site: Site,
         if hint is None and where and 0 < len(candidates) <= 12:
             hint = f"`{where}` has: " + ", ".join(candidates)
         return site.at("R104", f'column "{name}" not found' + (f" in `{where}`" if where else ""),
-                       node=node.this if node is not None else None, hint=hint)
+                       node=node.this if node is not None else None, hint=hint,
+                       subjects=_looked_up_in(tree, where, name))
     return site.at("R104", f"cannot resolve columns: {exc}", line=1, col=1)
+
+
+def _looked_up_in(tree: exp.Expr, alias: str, name: str) -> tuple[Subject, ...] | None:
+    """The stored relations an unknown ``alias.name`` was looked up in (before qualify)."""
+    low = alias.lower()
+    tables = [t for t in tree.find_all(exp.Table) if t.alias_or_name.lower() == low] \
+        if alias else []
+    ctes = {c.alias_or_name.lower(): c for c in tree.find_all(exp.CTE)}
+    rels: list[str] = []
+    for table in tables or list(tree.find_all(exp.Table)):
+        cte = ctes.get(table.name.lower()) if table.db in ("", MODEL_DB) else None
+        inner = [t for t in cte.find_all(exp.Table)] if cte is not None else [table]
+        rels.extend(r for r in (relation_name(t) for t in inner) if r is not None)
+    if not rels:
+        return None
+    return tuple(dict.fromkeys(Subject(r, name.lower()) for r in rels))
 
 
 def _check_columns(tree: exp.Expr, site: Site, schema: MappingSchema,
                    scopes: list[Scope] | None = None) -> list[Diagnostic]:
     """Columns ``qualify`` left unqualified are unknown, or ambiguous between relations."""
     out: list[Diagnostic] = []
+    tracer = SourceTracer(None, relation_name)
     for scope in traverse_scope(tree) if scopes is None else scopes:
         lambda_vars: set[str] | None = None  # found only when needed: most scopes have none
         for column in scope.unqualified_columns:
@@ -216,10 +235,13 @@ def _check_columns(tree: exp.Expr, site: Site, schema: MappingSchema,
                 out.append(site.at(
                     "R106", f'column "{name}" is ambiguous: it is in '
                     + ", ".join(f"`{o}`" for o in owners),
-                    node=column, hint=f"qualify it, e.g. `{owners[0]}.{name}`"))
+                    node=column, hint=f"qualify it, e.g. `{owners[0]}.{name}`",
+                    subjects=column_in(tracer, scope, owners, name) or None))
             else:
                 out.append(site.at("R104", f'column "{name}" not found', node=column,
-                                   hint=_did_you_mean(name, _scope_columns(scope, schema))))
+                                   hint=_did_you_mean(name, _scope_columns(scope, schema)),
+                                   subjects=column_in(tracer, scope, scope.sources, name)
+                                   or None))
     return out
 
 

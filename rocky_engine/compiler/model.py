@@ -24,8 +24,9 @@ from rocky_engine.compiler.infer import infer_types, relation_name
 from rocky_engine.compiler.ir import CompiledColumn, LazyTuple, ModelJob, ModelOutcome, Scan
 from rocky_engine.compiler.parse import parse_model
 from rocky_engine.compiler.positions import Site
+from rocky_engine.compiler.subjects import SourceTracer, subjects_of_nodes, unique
 from rocky_engine.compiler.tables import table_refs
-from rocky_engine.errors import Diagnostic
+from rocky_engine.errors import Diagnostic, Subject
 
 _extract_edges: Callable[..., Any] | None
 try:  # the lineage engine is optional: compile works (with empty lineage) without it
@@ -53,10 +54,18 @@ _GENERATED_NAME = re.compile(r"_col_\d+")
 
 def _check_outputs(tree: exp.Query, columns: tuple[CompiledColumn, ...], site: Site,
                    upstream: Mapping[str, Sequence[CompiledColumn]] | None = None,
+                   tracer: SourceTracer | None = None, scope: Any = None,
                    ) -> list[Diagnostic]:
     """R107 duplicate output names; W130 for every column whose type is unknown; W132 for
-    an expression with no name (the warehouse names it after its text)."""
+    an expression with no name (the warehouse names it after its text).
+
+    Subjects: the model's output column and the upstream columns it is computed from."""
     out: list[Diagnostic] = []
+
+    def about(i: int, name: str) -> tuple[Subject, ...]:
+        feeds = tracer.output_nodes(scope, i) if tracer is not None else []
+        return unique((Subject(site.relation, name.lower()), *subjects_of_nodes(feeds)))
+
     selects = tree.selects
     first: dict[str, int] = {}
     upstream_names: set[str] | None = None
@@ -75,18 +84,20 @@ def _check_outputs(tree: exp.Query, columns: tuple[CompiledColumn, ...], site: S
                 out.append(site.at(
                     "W132", f"output column {i + 1} (`{_clip(text)}`) has no name: the "
                     "warehouse will name it after the expression", node=node,
-                    hint=f"name it, e.g. {_clip(text)} AS a_name"))
+                    hint=f"name it, e.g. {_clip(text)} AS a_name", subjects=about(i, col.name)))
         if low in first:
             out.append(site.at(
                 "R107", f'output column "{col.name}" appears twice '
                 f"(columns {first[low] + 1} and {i + 1})", node=node,
-                hint="alias one of them (AS another_name), or use * EXCLUDE (...)"))
+                hint="alias one of them (AS another_name), or use * EXCLUDE (...)",
+                subjects=unique((*about(first[low], col.name), *about(i, col.name)))))
         else:
             first[low] = i
         if not col.known:
             out.append(site.at(
                 "W130", f'type of output column "{col.name}" cannot be inferred', node=node,
-                hint=f"CAST it, e.g. CAST(... AS VARCHAR) AS {col.name}"))
+                hint=f"CAST it, e.g. CAST(... AS VARCHAR) AS {col.name}",
+                subjects=about(i, col.name)))
     return out
 
 
@@ -130,8 +141,10 @@ def _compile_model(job: ModelJob) -> ModelOutcome:
     if typed.tree is None:
         return ModelOutcome(diagnostics=tuple(typed.diagnostics))
     out: list[Diagnostic] = list(typed.diagnostics)
-    out.extend(_check_outputs(typed.tree, typed.columns, site, job.upstream))
-    out.extend(check_types(typed.tree, site))
+    tracer = SourceTracer(typed.scope, relation_name)
+    out.extend(_check_outputs(typed.tree, typed.columns, site, job.upstream, tracer,
+                              typed.scope))
+    out.extend(check_types(typed.tree, site, tracer))
     out.extend(check_contracts(typed.columns, job.contracts, site, typed.tree,
                                job.sidecar_path, job.sidecar_text))
     lineage: Sequence[Any] = ()

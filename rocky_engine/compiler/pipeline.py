@@ -50,7 +50,7 @@ from rocky_engine.compiler.resolve import Catalog, resolve_references
 from rocky_engine.compiler.workers import Pool, compile_task, gc_paused, scan_task, worker_count
 from rocky_engine.console import Console, SilentConsole
 from rocky_engine.dag import DAG
-from rocky_engine.errors import Diagnostic, ProjectLoadError, Severity
+from rocky_engine.errors import Diagnostic, ProjectLoadError, Severity, Subject
 from rocky_engine.files import find_root, unchanged
 
 if TYPE_CHECKING:
@@ -494,7 +494,8 @@ class _Compiler:
                                    if ref is not None and ref.offset >= 0 else {"line": 1, "col": 1})
             diags[here].append(site.at("R108", f"dependency cycle: {text}", **pos,
                                        hint=f"`{model.name}` reads `{models[nxt].name}`; "
-                                            "break the loop"))
+                                            "break the loop",
+                                       subjects=tuple(Subject(n) for n in dict.fromkeys(cycle))))
 
     # ------------------------------------------------------------------------ typing
 
@@ -533,7 +534,8 @@ class _Compiler:
                             "I140", "not checked: it reads "
                             + ", ".join(f"`{models[u].name}`" for u in bad_up)
                             + ", which has errors", file=model.path, model=model.name,
-                            hint="fix the upstream model first"))
+                            hint="fix the upstream model first",
+                            subjects=tuple(Subject(u) for u in bad_up)))
                         failed.add(name)
                         step(name)
                         continue

@@ -19,7 +19,7 @@ import re
 from typing import TYPE_CHECKING
 
 from rocky_engine.codes import diag
-from rocky_engine.errors import Diagnostic, Severity
+from rocky_engine.errors import Diagnostic, Severity, Subject
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -71,7 +71,8 @@ def span(node: exp.Expr | None) -> tuple[int, int] | None:
 
 
 class Site:
-    """Where a pass reports: one model file. ``at`` builds a located diagnostic.
+    """Where a pass reports: one model file. ``at`` builds a located diagnostic whose
+    ``subjects`` (the relations / columns it is about) default to the model itself.
 
     >>> site = Site("m", "models/m.sql", "SELECT x FROM t")
     >>> site.at("R104", 'column "x" not found', offset=7).headline()
@@ -80,12 +81,14 @@ class Site:
 
     def __init__(self, model: str, file: str, sql: str) -> None:
         self.model = model
+        self.relation = model.lower()
         self.file = file
         self.text = SourceText(sql)
 
     def at(self, code: str, message: str, *, node: exp.Expr | None = None,
            offset: int | None = None, width: int = 1, line: int = 0, col: int = 0,
-           hint: str | None = None, severity: Severity | None = None) -> Diagnostic:
+           hint: str | None = None, severity: Severity | None = None,
+           subjects: tuple[Subject, ...] | None = None) -> Diagnostic:
         if node is not None and offset is None:
             sp = span(node)
             if sp is not None:
@@ -97,4 +100,4 @@ class Site:
         snippet = self.text.snippet(line, col, width) if line else None
         return diag(code, message, file=self.file, line=line, col=col, hint=hint,
                     snippet=snippet, model=self.model, end_col=col + width - 1 if line else 0,
-                    severity=severity)
+                    severity=severity, subjects=subjects)

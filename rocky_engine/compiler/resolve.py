@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from rocky_engine.compiler.ir import Reference, TableRef
 from rocky_engine.compiler.positions import Site
-from rocky_engine.errors import Diagnostic
+from rocky_engine.errors import Diagnostic, Subject
 
 
 @dataclass(frozen=True)
@@ -50,10 +50,14 @@ def resolve_table(ref: TableRef, site: Site,
                   catalog: Catalog) -> tuple[Reference | None, Diagnostic | None]:
     name, db = ref.name.lower(), ref.db.lower()
 
+    # The subject is the relation the reference names (``raw.orders``, ``stg_orders``).
+    named = (Subject(".".join(p for p in (ref.catalog.lower(), db, name) if p)),)
+
     def at(code: str, message: str, hint: str) -> Diagnostic:
         if ref.offset >= 0:
-            return site.at(code, message, offset=ref.offset, width=ref.width, hint=hint)
-        return site.at(code, message, line=1, col=1, hint=hint)
+            return site.at(code, message, offset=ref.offset, width=ref.width, hint=hint,
+                           subjects=named)
+        return site.at(code, message, line=1, col=1, hint=hint, subjects=named)
 
     if ref.catalog:
         return None, at("R103", f"`{ref.text}`: three-part names are not allowed in models",

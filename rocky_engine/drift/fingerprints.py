@@ -7,7 +7,11 @@ whenever ``rocky drift`` sees a source table that matches its declaration.
 
 A fingerprint is row/null/distinct counts, min/max, and a bottom-k sketch: the ``K``
 smallest distinct 16-hex-digit md5 prefixes of the values as text. Two sketches estimate
-the Jaccard similarity of the value sets.
+the Jaccard similarity of the value sets. The same record carries the *value profile*
+drift in values is judged on (``rocky_engine.drift.values``): magnitude quantiles for
+numbers, top values for low-cardinality columns, text shapes, the duplicate rate of a
+declared key, and how many rows the profile read (``rocky_engine.drift.profiling``
+computes it, sampled on large tables).
 
     >>> a = Fingerprint(rows=3, nulls=0, distinct=3, min="1", max="3", sketch=("0a", "1b", "2c"))
     >>> similarity(a, a)
@@ -22,6 +26,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlglot import exp
 
@@ -41,6 +46,26 @@ class Fingerprint:
     min: str | None
     max: str | None
     sketch: tuple[str, ...]
+    # -- value profile (absent in fingerprints stored before it existed) --------------
+    kind: str = ""                          # number | text | boolean | temporal | other
+    sampled: int = 0                        # rows the profile read (== rows unless sampled)
+    sample_nulls: int = 0                   # NULLs among them
+    magnitude: tuple[float, ...] = ()       # p10, p50, p90 of |x| over non-zero numbers
+    # Shares in basis points (1/10,000 of the non-NULL values read):
+    top: tuple[tuple[str, int], ...] = ()     # every value, low-cardinality columns only
+    shapes: tuple[tuple[str, int], ...] = ()  # the most common text shapes
+    dup_rate: float | None = None           # 1 - distinct/non-null of a declared key
+
+    @property
+    def null_rate(self) -> float:
+        """NULL share of the rows the profile read (of all rows without a profile)."""
+        if self.sampled:
+            return self.sample_nulls / self.sampled
+        return self.nulls / self.rows if self.rows else 0.0
+
+    @property
+    def profiled(self) -> bool:
+        return self.sampled > 0
 
     def to_text(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -50,7 +75,13 @@ class Fingerprint:
         data = json.loads(text)
         return cls(rows=int(data["rows"]), nulls=int(data["nulls"]),
                    distinct=int(data["distinct"]), min=data.get("min"), max=data.get("max"),
-                   sketch=tuple(data.get("sketch", ())))
+                   sketch=tuple(data.get("sketch", ())), kind=str(data.get("kind", "")),
+                   sampled=int(data.get("sampled", 0)),
+                   sample_nulls=int(data.get("sample_nulls", 0)),
+                   magnitude=tuple(float(x) for x in data.get("magnitude", ())),
+                   top=tuple((str(v), int(n)) for v, n in data.get("top", ())),
+                   shapes=tuple((str(v), int(n)) for v, n in data.get("shapes", ())),
+                   dup_rate=None if data.get("dup_rate") is None else float(data["dup_rate"]))
 
 
 def similarity(a: Fingerprint, b: Fingerprint) -> float:
@@ -67,7 +98,9 @@ def similarity(a: Fingerprint, b: Fingerprint) -> float:
 
 
 def identical(a: Fingerprint, b: Fingerprint) -> bool:
-    return a == b
+    """Same values as far as rename evidence can tell (the value profile is not compared)."""
+    return (a.rows, a.nulls, a.distinct, a.min, a.max, a.sketch) == \
+        (b.rows, b.nulls, b.distinct, b.min, b.max, b.sketch)
 
 
 def describe_match(old: Fingerprint, new: Fingerprint, old_name: str) -> tuple[float, str]:
@@ -89,41 +122,15 @@ def compute(adapter: WarehouseAdapter, schema: str, table: str, column: str) -> 
     return compute_table(adapter, schema, table, [column])[column]
 
 
-def compute_table(adapter: WarehouseAdapter, schema: str, table: str,
-                  columns: list[str]) -> dict[str, Fingerprint]:
-    """Fingerprints of several columns of one table in two queries."""
-    if not columns:
-        return {}
-    stats: list[exp.Expr] = [exp.func("COUNT", exp.Star())]
-    sketches: list[exp.Select] = []
-    for i, column in enumerate(columns):
-        col = exp.column(column, quoted=True)
-        stats += [
-            exp.func("COUNT", col.copy()),
-            exp.func("COUNT", exp.Distinct(expressions=[col.copy()])),
-            exp.cast(exp.func("MIN", col.copy()), "VARCHAR"),
-            exp.cast(exp.func("MAX", col.copy()), "VARCHAR"),
-        ]
-        digest = exp.Substring(this=exp.MD5(this=exp.cast(col.copy(), "VARCHAR")),
-                               start=exp.Literal.number(1), length=exp.Literal.number(16))
-        inner = (exp.select(digest.as_("h")).distinct().from_(table_ref(schema, table))
-                 .where(exp.Not(this=exp.Is(this=col.copy(), expression=exp.Null()))))
-        sketches.append(exp.select(exp.Literal.number(i).as_("i"), "h")
-                        .from_(inner.order_by("h").limit(K).subquery(f"v{i}")))
-    row = adapter.fetchall(exp.select(*stats).from_(table_ref(schema, table)))[0]
-    union: exp.Query = sketches[0]
-    for q in sketches[1:]:
-        union = exp.union(union, q, distinct=False)
-    hashes: dict[int, list[str]] = {}
-    for i, h in adapter.fetchall(union):
-        hashes.setdefault(int(i), []).append(h)
-    rows = int(row[0])
-    out: dict[str, Fingerprint] = {}
-    for i, column in enumerate(columns):
-        nonnull, distinct, lo, hi = row[1 + 4 * i: 5 + 4 * i]
-        out[column] = Fingerprint(rows=rows, nulls=rows - int(nonnull), distinct=int(distinct),
-                                  min=lo, max=hi, sketch=tuple(sorted(hashes.get(i, ()))))
-    return out
+def compute_table(adapter: WarehouseAdapter, schema: str, table: str, columns: list[str], *,
+                  types: dict[str, str] | None = None, keys: frozenset[str] = frozenset(),
+                  sample_rows: int | None = None) -> dict[str, Fingerprint]:
+    """Fingerprints (with value profiles) of several columns of one table; see
+    :func:`rocky_engine.drift.profiling.profile_table`."""
+    from rocky_engine.drift.profiling import DEFAULT_SAMPLE_ROWS, profile_table
+
+    return profile_table(adapter, schema, table, columns, types=types, keys=keys,
+                         sample_rows=sample_rows or DEFAULT_SAMPLE_ROWS)
 
 
 _STATE_COLUMNS = (("schema_name", "VARCHAR"), ("table_name", "VARCHAR"),
@@ -172,20 +179,19 @@ def store(adapter: WarehouseAdapter, schema: str, table: str,
             ),
             [schema.lower(), table.lower()],
         )
-        for column, fp in prints.items():
-            adapter.execute(
-                exp.insert(
-                    exp.values([tuple(exp.Placeholder() for _ in range(5))]), _state_table()
-                ),
-                [schema, table, column, fp.to_text(), now],
-            )
+        if prints:  # one statement for the table's columns
+            rows = [tuple(exp.Placeholder() for _ in range(5)) for _ in prints]
+            params: list[object] = []
+            for column, fp in prints.items():
+                params += [schema, table, column, fp.to_text(), now]
+            adapter.execute(exp.insert(exp.values(rows), _state_table()), params)
 
 
 def safe_compute_table(adapter: WarehouseAdapter, schema: str, table: str,
-                       columns: list[str]) -> dict[str, Fingerprint]:
+                       columns: list[str], **options: Any) -> dict[str, Fingerprint]:
     """Like :func:`compute_table`, but empty when the warehouse cannot read the table."""
     try:
-        return compute_table(adapter, schema, table, columns)
+        return compute_table(adapter, schema, table, columns, **options)
     except WarehouseError:
         return {}
 

@@ -12,6 +12,7 @@ from rocky_engine.drift.report import (
     COLUMN_ADDED,
     COLUMN_REMOVED,
     COLUMN_RENAMED,
+    COLUMN_VALUES_CHANGED,
     TABLE_ADDED,
     TABLE_REMOVED,
     TABLE_RENAMED,
@@ -29,8 +30,11 @@ def render_report(report: DriftReport, *, verbose: bool = True) -> str:
     lines = [f"drift: {len(report.changes)} change(s) between sources/ and the warehouse", ""]
     for change in report.changes:
         lines.append(f"  {_marker(change.kind)} {change.describe()}")
-        if verbose and change.evidence:
-            lines.extend(f"      - {e}" for e in change.evidence)
+        # A value change's first evidence line is already in its description.
+        evidence = change.evidence[1:] if change.kind == COLUMN_VALUES_CHANGED \
+            else change.evidence
+        if verbose and evidence:
+            lines.extend(f"      - {e}" for e in evidence)
         for cand in change.candidates if change.confidence is None else ():
             if cand.confidence:
                 lines.append(f"      ? {cand.name}: confidence {cand.confidence:.2f}")
@@ -70,6 +74,9 @@ def _impact_lines(report: DriftReport) -> list[str]:
         first = items[0]
         if first.path:
             lines.append(f"  {'':<{width}}    e.g. {' -> '.join(first.path)}")
+        risks = list(dict.fromkeys(r for i in items for r in i.at_risk))
+        for risk in risks[:5]:
+            lines.append(f"  {'':<{width}}    may no longer hold: {risk}")
     return lines
 
 
@@ -88,7 +95,10 @@ def _next_step(report: DriftReport) -> str:
         ambiguous = "; ambiguous renames need a person: check the candidates above"
     else:
         ambiguous = ""
+    values = ("; for changed values, --accept takes them as the new normal"
+              if any(c.kind == COLUMN_VALUES_CHANGED for c in report.changes) else "")
     if report.impact:
         return ("next: `rocky repair` drafts and validates a fix on a branch; "
-                "`rocky drift --accept` then records the new shape in sources/" + ambiguous)
-    return "next: `rocky drift --accept` records the new shape in sources/" + ambiguous
+                "`rocky drift --accept` then records the new shape in sources/" + ambiguous
+                + values)
+    return "next: `rocky drift --accept` records the new shape in sources/" + ambiguous + values

@@ -25,11 +25,17 @@ COLUMN_NULLABILITY_CHANGED = "column_nullability_changed"
 TABLE_ADDED = "table_added"
 TABLE_REMOVED = "table_removed"
 TABLE_RENAMED = "table_renamed"
+COLUMN_VALUES_CHANGED = "column_values_changed"
 
 KINDS = (
     COLUMN_ADDED, COLUMN_REMOVED, COLUMN_RENAMED, COLUMN_TYPE_CHANGED,
     COLUMN_NULLABILITY_CHANGED, TABLE_ADDED, TABLE_REMOVED, TABLE_RENAMED,
+    COLUMN_VALUES_CHANGED,
 )
+# Changes after which readers of the old column / table cannot compile.
+BREAKING_KINDS = (COLUMN_REMOVED, COLUMN_RENAMED, TABLE_REMOVED, TABLE_RENAMED)
+# ``change`` of a column_values_changed.
+VALUE_CHANGES = ("scale", "new_values", "nulls", "duplicates", "format")
 
 BROKEN = "broken"
 AFFECTED = "affected"
@@ -62,8 +68,9 @@ class Change:
     """One difference between ``sources/*.toml`` and the live warehouse.
 
     ``table`` is ``schema.table`` as declared (the old name); ``new_table`` / ``new_column``
-    are set for renames. ``change`` is ``widening``/``narrowing`` for type changes and
-    ``loosening``/``tightening`` for nullability changes.
+    are set for renames. ``change`` is ``widening``/``narrowing`` for type changes,
+    ``loosening``/``tightening`` for nullability changes, and one of ``VALUE_CHANGES`` for
+    ``column_values_changed`` (with ``evidence`` lines and ``before``/``after`` figures).
     """
 
     kind: str
@@ -85,6 +92,15 @@ class Change:
     nullable: bool | None = None
     columns: tuple[LiveColumn, ...] = ()
     source_file: str | None = None
+    # column_values_changed: the figures the verdict rests on, last known and now.
+    before: tuple[tuple[str, Any], ...] = ()
+    after: tuple[tuple[str, Any], ...] = ()
+
+    def ref(self) -> dict[str, Any]:
+        """A short reference to this change (what an impact says caused it)."""
+        return {"kind": self.kind, "table": self.table, "column": self.column,
+                "new_column": self.new_column, "new_table": self.new_table,
+                "change": self.change}
 
     @property
     def source_node(self) -> str | None:
@@ -111,6 +127,10 @@ class Change:
             text = f"{where} removed"
         elif self.kind == TABLE_RENAMED:
             text = f"{where} renamed to {self.new_table}"
+        elif self.kind == COLUMN_VALUES_CHANGED:
+            text = f"{where} values changed ({self.change})"
+            if self.evidence:
+                text += f": {self.evidence[0]}"
         else:
             text = f"{where} {self.kind}"
         if self.confidence is not None:
@@ -141,7 +161,13 @@ class Change:
                 {"name": c.name, "type": c.type, "nullable": c.nullable} for c in self.columns
             ],
             "source_file": self.source_file,
+            "before": _figures(self.before) if self.kind == COLUMN_VALUES_CHANGED else None,
+            "after": _figures(self.after) if self.kind == COLUMN_VALUES_CHANGED else None,
         }
+
+
+def _figures(pairs: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in pairs}
 
 
 @dataclass(frozen=True)
@@ -159,6 +185,10 @@ class Impact:
     path: tuple[str, ...] = ()
     reason: str = ""
     diagnostic: Diagnostic | None = None
+    # The change(s) that caused it (for ``broken``: those the new errors are blamed on).
+    causes: tuple[Change, ...] = ()
+    # Value drift: the intent rules, column intents and tests that may no longer hold.
+    at_risk: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -169,6 +199,8 @@ class Impact:
             "path": list(self.path),
             "reason": self.reason,
             "diagnostic": self.diagnostic.to_json() if self.diagnostic else None,
+            "caused_by": [c.ref() for c in self.causes],
+            "at_risk": list(self.at_risk),
         }
 
 

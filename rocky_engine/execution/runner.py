@@ -122,7 +122,8 @@ def run_plan(project: Project, adapter: WarehouseAdapter, plan: Plan, *,
 
         with console.progress("running models", total=len(plan.selected)) as step:
             report = _InOrder(plan.selected, console, step)
-            if threads > 1 and len(plan.selected) > 1:
+            # An adapter without clone() (one connection only) builds one model at a time.
+            if threads > 1 and len(plan.selected) > 1 and hasattr(adapter, "clone"):
                 done = _run_parallel(adapter, plan, target, threads, build, report,
                                      connect)
             else:
@@ -254,13 +255,14 @@ def _run_parallel(adapter: WarehouseAdapter, plan: Plan, target: str, threads: i
 
 def _footprints(plan: Plan, schema: str, adapter: WarehouseAdapter
                 ) -> dict[str, frozenset[tuple[str, str]]]:
-    """Each selected model and the views its replace may rewrite.
+    """Each selected model and the views in the warehouse its replace may rewrite.
 
-    Replacing a relation may drop and re-create the views that read it (Postgres refuses
-    to replace it under them): two builds whose footprints meet would both rewrite the
-    same view and deadlock, so they never run at the same time. A footprint holds the
-    model, the project's views downstream of it through views, and, where the adapter
-    can tell (``view_dependants``), every view in the warehouse reading it, transitively.
+    Where replacing a relation drops and re-creates the views that read it (Postgres
+    refuses to replace it under them), the adapter tells which views those are
+    (``view_dependants``, transitively here): two builds whose footprints meet would both
+    rewrite the same view and deadlock, so they never run at the same time. Views built
+    during the run come after all their parents, so the catalog at the start suffices.
+    Elsewhere (DuckDB binds views by name) a footprint is the model alone.
     """
     live: dict[tuple[str, str], set[tuple[str, str]]] = {}
     if hasattr(adapter, "view_dependants"):
@@ -268,18 +270,13 @@ def _footprints(plan: Plan, schema: str, adapter: WarehouseAdapter
     base = schema.lower()
     out: dict[str, frozenset[tuple[str, str]]] = {}
     for name in plan.selected:
-        start = (base, name)
-        seen = {start}
-        stack = [start]
+        seen = {(base, name)}
+        stack = list(seen)
         while stack:
-            node = stack.pop()
-            nxt = set(live.get(node, ()))
-            if node[0] == base and node[1] in plan.dag:
-                nxt.update((base, child) for child in plan.dag.children(node[1])
-                           if plan.materialized.get(child) == "view")
-            for child in nxt - seen:
-                seen.add(child)
-                stack.append(child)
+            for view in live.get(stack.pop(), ()):
+                if view not in seen:
+                    seen.add(view)
+                    stack.append(view)
         out[name] = frozenset(seen)
     return out
 

@@ -61,7 +61,7 @@ from rocky_engine.lineage.edges import (
     compose,
 )
 
-__all__ = ["ColumnEdge", "EdgePack", "extract_edges", "extract_lineage"]
+__all__ = ["ColumnEdge", "EdgePack", "SourceTracer", "extract_edges", "extract_lineage"]
 
 _RANK = RANK
 _MAX_EXPR = 80
@@ -141,6 +141,83 @@ def extract_edges(model: str, qualified: exp.Expr,
     inf = tuple((nodes.setdefault(hop.node, hop.node), KIND_ID[hop.kind], str(hop.expression))
                 for hop in influence)
     return EdgePack(value, tuple(target_ids.values()), inf)
+
+
+class SourceTracer:
+    """The upstream column nodes any expression inside a qualified query reads.
+
+    Diagnostics use it to name what they are about (``raw.orders.amount`` for a check on
+    ``o.amount`` even when ``o`` is a CTE over ``raw.orders``).
+
+        >>> import sqlglot
+        >>> from sqlglot.optimizer.qualify import qualify
+        >>> from sqlglot.optimizer.scope import build_scope
+        >>> q = qualify(sqlglot.parse_one(
+        ...     "WITH o AS (SELECT amount AS a FROM raw.orders) SELECT a + 1 AS x FROM o"),
+        ...     schema={"raw": {"orders": {"amount": "INT"}}})
+        >>> tracer = SourceTracer(build_scope(q), lambda t: f"{t.db}.{t.name}")
+        >>> tracer.nodes(q.selects[0])
+        ['raw.orders.amount']
+    """
+
+    def __init__(self, root: Scope | None,
+                 relation_of: Callable[[exp.Table], str | None]) -> None:
+        self._walker = _Walker(relation_of)
+        self._relation_of = relation_of
+        self._scopes: dict[int, Scope] = {}
+        if root is not None:
+            for scope in root.traverse():
+                self._scopes[id(scope.expression)] = scope
+
+    def scope_of(self, node: exp.Expr) -> Scope | None:
+        """The innermost scope whose query contains ``node``."""
+        current: exp.Expr | None = node
+        while current is not None:
+            found = self._scopes.get(id(current))
+            if found is not None:
+                return found
+            current = current.parent
+        return None
+
+    def nodes(self, node: exp.Expr) -> list[str]:
+        """Upstream node ids (``relation.column``) feeding ``node``, in first-seen order."""
+        scope = self.scope_of(node)
+        if scope is None:
+            return []
+        try:
+            hops = self._walker._hops_of(scope, node, COPY, "", value=True)
+        except RecursionError:
+            return []
+        return list(dict.fromkeys(h.node for h in hops))
+
+    def output_nodes(self, scope: Scope | None, index: int) -> list[str]:
+        """Upstream node ids of output column ``index`` of ``scope`` (a UNION merges branches)."""
+        if scope is None:
+            return []
+        outputs = self._walker.outputs(scope)
+        if index >= len(outputs):
+            return []
+        return list(dict.fromkeys(h.node for h in outputs[index][1]))
+
+    def relation(self, table: exp.Table) -> str | None:
+        return self._relation_of(table)
+
+    def relations(self, scope: Scope | None, depth: int = 0) -> list[str]:
+        """The stored relations a scope reads, through its CTEs and derived tables."""
+        if scope is None or depth > 50:
+            return []
+        found: list[str] = []
+        for _, source in _selected_sources(scope):
+            if isinstance(source, Scope):
+                found.extend(self.relations(source, depth + 1))
+            elif isinstance(source, exp.Table):
+                rel = self._relation_of(source)
+                if rel is not None:
+                    found.append(rel)
+        if isinstance(scope.expression, exp.SetOperation):
+            for branch in scope.set_operation_scopes:
+                found.extend(self.relations(branch, depth + 1))
+        return list(dict.fromkeys(found))
 
 
 class _Walker:

@@ -342,3 +342,70 @@ def test_branch_isolation(adapter: WarehouseAdapter) -> None:
     branches.drop_branch(adapter, "main", "dev", timeout=2)
     assert "main__dev" not in adapter.schemas()
     assert _rows(adapter, "main", "m1") == [(1,)]
+
+
+# ---------------------------------------------------------------------------- clones
+
+
+def test_clone_is_an_independent_connection_to_the_same_warehouse(
+        adapter: WarehouseAdapter) -> None:
+    """``rocky run --threads`` builds on clones: same data, own transactions, own close."""
+    import threading
+
+    _table(adapter, "main", "t", "SELECT 1 AS a")
+    one, two = adapter.clone(), adapter.clone()
+    try:
+        assert _rows(one, "main", "t") == [(1,)]
+        # A clone's open transaction is its own: the others do not see it before commit.
+        with one.transaction():
+            one.create_table_as("main", "u", _select("SELECT 2 AS b"), replace=True)
+            assert "u" not in two.relations("main")
+        assert _rows(two, "main", "u") == [(2,)]
+        # Builds on two clones at once, from two threads.
+        errors: list[BaseException] = []
+
+        def build(conn: WarehouseAdapter, name: str) -> None:
+            try:
+                with conn.transaction():
+                    conn.create_table_as("main", name, _select("SELECT 3 AS c"), replace=True)
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=build, args=(c, n))
+                   for c, n in ((one, "p1"), (two, "p2"))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert not errors, errors
+        assert {"p1", "p2"} <= set(adapter.relations("main"))
+    finally:
+        one.close()
+        two.close()
+    assert _rows(adapter, "main", "p2") == [(3,)]  # closing clones left the adapter open
+
+
+def test_sandbox_copies_a_sample_through_the_interface(adapter: WarehouseAdapter,
+                                                       tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The repair sandbox reads any adapter through table() and fetchall() only."""
+    from intent_agent.repair.sandbox import Sandbox, add_live_tables
+
+    _table(adapter, "raw", "events", "SELECT CAST(x AS INTEGER) AS id, CAST(x * 1.5 AS "
+           "DECIMAL(10,2)) AS amount, CAST('e' || x AS VARCHAR) AS label, "
+           "CAST('2024-01-01' AS DATE) + CAST(x AS INTEGER) AS day "
+           "FROM (VALUES (1), (2), (3), (4), (5)) AS v(x)")
+    box = Sandbox(tmp_path / "sandbox.duckdb", (), (), sample_rows=3)
+    box.path.parent.mkdir(parents=True, exist_ok=True)
+    got = add_live_tables(adapter, box, ["raw.events"], "duckdb")
+    assert [(t.table, t.rows, t.truncated) for t in got.tables] == [("raw.events", 3, True)]
+    from rocky_engine.adapters.duckdb import DuckDBAdapter
+
+    with DuckDBAdapter(box.path, read_only=True) as local:
+        live = adapter.table("raw", "events")
+        copied = local.table("raw", "events")
+        assert live is not None and copied is not None
+        assert [(c.name, c.type) for c in copied.columns] == \
+            [(c.name, c.type) for c in live.columns]
+        rows = local.fetchall("SELECT id, amount, label, day FROM raw.events ORDER BY id")
+    assert len(rows) == 3 and all(isinstance(r[1], Decimal) for r in rows)
+    assert {r[0] for r in rows} <= {1, 2, 3, 4, 5}

@@ -13,10 +13,10 @@ def test_internal_error_in_one_model_is_R199_and_others_compile(
 
     real = model_mod.check_types
 
-    def boom(tree, site):  # type: ignore[no-untyped-def]
+    def boom(tree, site, tracer=None):  # type: ignore[no-untyped-def]
         if site.model == "bad":
             raise RuntimeError("kaboom")
-        return real(tree, site)
+        return real(tree, site, tracer)
 
     monkeypatch.setattr(model_mod, "check_types", boom)
     root: Path = make_project({"models/bad.sql": "SELECT order_id FROM stg_orders\n"})

@@ -6,7 +6,7 @@ from rocky_engine.compiler.ir import CompiledColumn, CompiledModel, CompileResul
 from rocky_engine.dag import DAG
 from rocky_engine.drift.impact import map_impact
 from rocky_engine.drift.report import Change
-from rocky_engine.errors import Diagnostic, Severity
+from rocky_engine.errors import Diagnostic, Severity, Subject
 from rocky_engine.lineage import ColumnEdge, LineageGraph
 
 MODELS = {"stg": ("id", "amount"), "mart": ("total", "n")}
@@ -18,8 +18,9 @@ EDGES = [
 ]
 
 
-def _result(types: dict[str, dict[str, str]], errors: dict[str, str] | None = None
-            ) -> CompileResult:
+def _result(types: dict[str, dict[str, str]],
+            errors: dict[str, tuple[str, tuple[str, ...]]] | None = None) -> CompileResult:
+    """``errors``: model -> (message, subject node ids)."""
     models = {
         name: CompiledModel(name, f"models/{name}.sql", "view",
                             "error" if name in (errors or {}) else "ok",
@@ -27,8 +28,16 @@ def _result(types: dict[str, dict[str, str]], errors: dict[str, str] | None = No
         for name, cols in types.items()
     }
     diags = [Diagnostic("R104", Severity.ERROR, msg, file=f"models/{m}.sql", line=1, col=8,
-                        model=m) for m, msg in (errors or {}).items()]
+                        model=m, subjects=tuple(_subject(n) for n in nodes))
+             for m, (msg, nodes) in (errors or {}).items()]
     return CompileResult(models, diags, ["stg", "mart"], DAG({"stg": [], "mart": ["stg"]}))
+
+
+def _subject(node: str) -> Subject:
+    if node in ("raw.t", "stg", "mart"):
+        return Subject(node)
+    relation, _, column = node.rpartition(".")
+    return Subject(relation, column)
 
 
 BASE_TYPES = {"stg": {"id": "INTEGER", "amount": "DECIMAL(10,2)"},
@@ -38,7 +47,7 @@ GRAPH = LineageGraph.from_edges(models=MODELS, sources={"raw.t": ("id", "amount"
 
 
 def test_removed_and_used_is_broken_with_diagnostic_and_downstream() -> None:
-    live = _result({"stg": {}, "mart": {}}, {"stg": 'column "amount" not found'})
+    live = _result({"stg": {}, "mart": {}}, {"stg": ('column "amount" not found', ("raw.t.amount",))})
     impact = map_impact([Change("column_removed", "raw.t", "amount")],
                         baseline=_result(BASE_TYPES), live=live, graph=GRAPH)
     got = {(i.model, i.column): i for i in impact}
@@ -83,14 +92,15 @@ def test_a_contract_error_naming_the_column_is_broken() -> None:
     change = Change("column_type_changed", "raw.t", "amount", old_type="DECIMAL(10,2)",
                     new_type="DOUBLE", change="narrowing")
     live = _result({"stg": {}, "mart": {}},
-                   {"stg": 'column "amount" is DOUBLE but its contract says DECIMAL(10,2)'})
+                   {"stg": ('column "amount" is DOUBLE but its contract says DECIMAL(10,2)',
+                            ("stg.amount",))})
     impact = map_impact([change], baseline=_result(BASE_TYPES), live=live, graph=GRAPH)
     assert {(i.model, i.column, i.status) for i in impact} == {
         ("stg", "amount", "broken"), ("mart", "total", "broken")}
 
 
 def test_a_table_removal_breaks_every_reader() -> None:
-    live = _result({"stg": {}, "mart": {}}, {"stg": "source table `raw.t` is not declared"})
+    live = _result({"stg": {}, "mart": {}}, {"stg": ("source table `raw.t` is not declared", ("raw.t",))})
     impact = map_impact([Change("table_removed", "raw.t")], baseline=_result(BASE_TYPES),
                         live=live, graph=GRAPH)
     assert {(i.model, i.column) for i in impact if i.status == "broken"} == {
@@ -98,7 +108,46 @@ def test_a_table_removal_breaks_every_reader() -> None:
 
 
 def test_errors_that_existed_before_are_not_drift() -> None:
-    before = _result(BASE_TYPES, {"mart": "something old"})
+    before = _result(BASE_TYPES, {"mart": ("something old", ("mart",))})
     impact = map_impact([Change("column_added", "raw.t", "x")], baseline=before,
                         live=before, graph=GRAPH)
     assert impact == []
+
+
+def test_a_new_error_is_broken_whatever_its_wording() -> None:
+    # R111-like: the text names nothing on the path in quotes; the subjects do the blaming.
+    change = Change("column_type_changed", "raw.t", "amount", old_type="DECIMAL(10,2)",
+                    new_type="VARCHAR", change="narrowing")
+    for text in ("arithmetic `/` on `t.amount` (VARCHAR)", "zzz", ""):
+        live = _result({"stg": {}, "mart": {}}, {"stg": (text, ("raw.t.amount",))})
+        impact = map_impact([change], baseline=_result(BASE_TYPES), live=live, graph=GRAPH)
+        got = {(i.model, i.column): i for i in impact}
+        assert {k: i.status for k, i in got.items()} == {
+            ("stg", "amount"): "broken", ("mart", "total"): "broken"}, text
+        assert got[("stg", "amount")].causes == (change,)
+        assert got[("stg", "amount")].to_json()["caused_by"][0]["column"] == "amount"
+
+
+def test_blame_goes_to_the_change_the_subjects_name() -> None:
+    widened = Change("column_type_changed", "raw.t", "id", old_type="INTEGER",
+                     new_type="BIGINT", change="widening")
+    retyped = Change("column_type_changed", "raw.t", "amount", old_type="DECIMAL(10,2)",
+                     new_type="VARCHAR", change="narrowing")
+    live = _result({"stg": {}, "mart": {}}, {"stg": ("anything", ("raw.t.amount",))})
+    impact = map_impact([widened, retyped], baseline=_result(BASE_TYPES), live=live,
+                        graph=GRAPH)
+    got = {(i.model, i.column): i for i in impact}
+    # The model cannot be built: every reached column is broken, blamed on the retype only.
+    assert all(i.status == "broken" for i in impact)
+    assert {i.causes for i in impact} == {(retyped,)}
+    assert got[("stg", "id")].source == "raw.t.id"
+
+
+def test_a_failing_model_with_unrelated_subjects_is_still_broken() -> None:
+    change = Change("column_type_changed", "raw.t", "amount", old_type="DECIMAL(10,2)",
+                    new_type="VARCHAR", change="narrowing")
+    live = _result({"stg": {}, "mart": {}}, {"stg": ("?", ("raw.other.x",))})
+    impact = map_impact([change], baseline=_result(BASE_TYPES), live=live, graph=GRAPH)
+    assert {(i.model, i.column, i.status) for i in impact} >= {
+        ("stg", "amount", "broken"), ("mart", "total", "broken")}
+    assert all(i.causes == () for i in impact if i.model == "stg")

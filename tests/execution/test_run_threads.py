@@ -202,3 +202,26 @@ def test_a_second_writer_waits_for_a_parallel_run(seeded_shop: Path) -> None:
 
     assert api.run(make_ctx(seeded_shop), threads=3, before_each=before).ok  # type: ignore[arg-type]
     assert seen and "being written by" in seen[0]
+
+
+def test_builds_rewriting_the_same_view_never_overlap(seeded_shop: Path) -> None:
+    from rocky_engine.execution.plan import build_plan
+    from rocky_engine.execution.runner import run_plan
+
+    class SharedView(DuckDBAdapter):
+        # As Postgres reports it: one view (outside the project) reads both tables.
+        def view_dependants(self) -> dict[tuple[str, str], set[tuple[str, str]]]:
+            return {("main", "stg_orders"): {("reports", "x")},
+                    ("main", "stg_payments"): {("reports", "x")},
+                    ("reports", "x"): {("reports", "y")}}
+
+    spans, before = _timed(dict.fromkeys(STAGING, 0.3))
+    project = make_ctx(seeded_shop).project
+    with SharedView(seeded_shop / "warehouse.duckdb") as adapter:
+        result = run_plan(project, adapter, build_plan(project), threads=3,
+                          before_each=before)  # type: ignore[arg-type]
+    assert result.ok
+    a, b, c = spans["stg_orders"], spans["stg_payments"], spans["stg_customers"]
+    assert a[1] <= b[0] or b[1] <= a[0]  # kept apart
+    # ... while the unrelated model ran beside one of them.
+    assert (c[0] < a[1] and a[0] < c[1]) or (c[0] < b[1] and b[0] < c[1])

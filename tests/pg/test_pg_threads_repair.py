@@ -274,7 +274,7 @@ def _restricted_roles(server, db: str) -> str:
     return admin
 
 
-def _grant_agent(admin: str, db: str, *, branch: bool = True) -> None:
+def _grant_agent(admin: str, db: str, *, branch: bool = True, state: bool = True) -> None:
     """Read access to sources and prod; with ``branch`` (validate_on = "warehouse") also
     CREATE on the database (the branch schema) and writes to the ``_rocky`` state."""
     with psycopg.connect(admin, autocommit=True) as conn:
@@ -287,6 +287,8 @@ def _grant_agent(admin: str, db: str, *, branch: bool = True) -> None:
         if not branch:
             return
         conn.execute(f'GRANT CREATE ON DATABASE "{db}" TO rocky_agent')
+        if not state:
+            return
         # The state schema: run history, branches and the writer lock.
         conn.execute("GRANT USAGE ON SCHEMA _rocky TO rocky_agent")
         conn.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA _rocky "
@@ -349,20 +351,26 @@ def test_agent_without_read_access_is_a_clear_error(pg_server, pg_shop: Path,
     assert not (root / ".git" / "refs" / "heads" / "rocky").exists()  # nothing committed
 
 
-def test_warehouse_validation_without_create_is_a_clear_error(
-        pg_server, pg_shop: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("grants,needle", [
+    ({"branch": False}, "the schema for the validation branch"),
+    ({"branch": True, "state": False}, "the _rocky state tables"),
+])
+def test_warehouse_validation_without_the_grants_is_a_clear_error(
+        pg_server, pg_shop: Path, monkeypatch: pytest.MonkeyPatch, grants: dict[str, bool],
+        needle: str) -> None:
     db = _dsn().split("dbname=")[1].split()[0]
     admin = _restricted_roles(pg_server, db)
     monkeypatch.setenv(PG_DSN_ENV, pg_server.dsn(db, user="rocky_owner"))
     Context.load(pg_shop).seed()
     root = _built_repo(pg_shop, "warehouse")
-    _grant_agent(admin, db, branch=False)  # reads only: no schema of its own
+    _grant_agent(admin, db, **grants)
     _sql(pg_server.dsn(db, user="rocky_owner"), RENAME)
     prod = _snapshot(admin)
+    schemas = _schemas(admin)
     monkeypatch.setenv(PG_DSN_ENV, pg_server.dsn(db, user="rocky_agent"))
     r = invoke_cli("repair", "--project", str(root))
     assert r.exit_code == 2 and "Traceback" not in r.output, r.output
     errors = [ln for ln in r.stderr.splitlines() if ln.startswith("error")]
     assert len(errors) == 1 and "permission denied" in errors[0], r.stderr
-    assert 'validate_on = "sandbox"' in r.stderr
-    assert _snapshot(admin) == prod
+    assert needle in errors[0] and 'validate_on = "sandbox"' in r.stderr
+    assert _snapshot(admin) == prod and _schemas(admin) == schemas  # the probe left nothing

@@ -13,14 +13,16 @@ from pathlib import Path
 import pytest
 from repair_helpers import alter_warehouse, prod_snapshot
 
-from intent_agent.repair import loop as repair_loop
 from intent_agent.repair import repair_project
+from intent_agent.repair import target as repair_target
 from intent_agent.repair.changes import SchemaChange
 from intent_agent.repair.sandbox import build_sandbox, sandbox_project
 from intent_agent.repair.validate import validate_project
 from rocky_engine.adapters.duckdb import DuckDBAdapter
 from rocky_engine.compiler import compile_project
 from rocky_engine.project import load_project
+
+pytestmark = pytest.mark.slow  # each builds the shop, a sandbox and validates (3-12 s)
 
 RENAME = "ALTER TABLE raw.orders RENAME COLUMN amount TO total_amount"
 RETYPE = "ALTER TABLE raw.payments ALTER amount TYPE VARCHAR"
@@ -34,7 +36,7 @@ REBUILD = ("stg_orders", "stg_payments", "order_payments", "customers", "daily_r
 @pytest.fixture
 def as_remote(monkeypatch: pytest.MonkeyPatch) -> None:
     """Treat the DuckDB warehouse as remote: validation goes to a sampled sandbox."""
-    monkeypatch.setattr(repair_loop, "samples_remote", lambda project: True)
+    monkeypatch.setattr(repair_target, "samples_remote", lambda project: True)
 
 
 def _sandbox(shop: Path, tmp_path: Path, rows: int):
@@ -158,7 +160,6 @@ def test_bad_agent_config_is_a_usage_error(shop_repo: Path, run_cli) -> None:
     assert json.loads(r.stdout)["status"] == "no_drift"
 
 
-@pytest.mark.slow
 def test_llm_candidates_are_validated_in_the_sandbox(shop_repo: Path, as_remote: None) -> None:
     from fakes.openai_server import FakeOpenAIServer
     from test_repair_llm import GOOD, _reply, _use_llm
@@ -175,3 +176,23 @@ def test_llm_candidates_are_validated_in_the_sandbox(shop_repo: Path, as_remote:
     # The first candidate built but changed data: the sandbox's diff sent it back.
     assert len(prompts) == 2 and "outputs differ" in prompts[1]
     assert result.validation.where == "sandbox"
+
+
+def test_tables_a_patch_newly_reads_are_copied_on_demand(shop_repo: Path,
+                                                        tmp_path: Path) -> None:
+    from intent_agent.repair.sandbox import add_live_tables
+
+    alter_warehouse(shop_repo, RENAME)
+    old = load_project(shop_repo)
+    with DuckDBAdapter(shop_repo / "warehouse.duckdb", read_only=True) as remote:
+        sb = build_sandbox(remote, old, compile_project(old, use_cache=False), CHANGES[:1],
+                           ["stg_orders"], tmp_path / "sandbox.duckdb", sample_rows=30)
+        assert [t.table for t in sb.tables] == ["raw.orders"]
+        more = add_live_tables(remote, sb, ["raw.payments", "raw.orders", "raw.nope"],
+                               "duckdb")
+        assert add_live_tables(remote, more, ["raw.payments"], "duckdb") is more
+    assert [(t.table, t.rows) for t in more.tables] == [("raw.orders", 30),
+                                                        ("raw.payments", 30)]
+    with DuckDBAdapter(sb.path, read_only=True) as box:
+        assert box.row_count("raw", "payments") == 30
+        assert not [s for s in box.schemas() if s.startswith("_rocky_live")]
