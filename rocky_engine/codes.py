@@ -123,6 +123,32 @@ _TABLE: tuple[Code, ...] = (
          "after the expression's text (DuckDB: `count_star()`, `(id + 1)`), which downstream "
          "models, tests and contracts cannot sensibly refer to. Give it a name with AS.",
          "SELECT customer_id, COUNT(*) FROM orders GROUP BY customer_id"),
+    Code("R600", _E, "incremental key column missing",
+         "A column of `[incremental] unique_key` is not an output column of the model.",
+         "unique_key = [\"order_id\"]   -- but the model outputs id"),
+    Code("R601", _E, "incremental watermark missing",
+         "`[incremental] watermark` is not an output column of the model.",
+         "watermark = \"updated_at\"   -- but the model has no updated_at"),
+    Code("R602", _E, "incremental key type not usable",
+         "A `unique_key` column must compare exactly for equality: not a floating-point, "
+         "nested (LIST, STRUCT, MAP) or JSON value.",
+         "unique_key = [\"score\"]   -- score is DOUBLE"),
+    Code("R603", _E, "incremental watermark type not usable",
+         "The watermark must be a number, a date or a timestamp, so that \"newer than the "
+         "stored maximum\" means something.",
+         "watermark = \"status\"   -- status is VARCHAR"),
+    Code("R604", _E, "lookback does not fit the watermark",
+         "`lookback` is a duration (\"2 days\") for a date/timestamp watermark and a plain "
+         "number for a numeric one.",
+         "watermark = \"id\" (BIGINT); lookback = \"2 days\""),
+    Code("W600", _W, "merge key is not the grain",
+         "The `unique_key` of a merge differs from the grain declared in `[intent]`: rows "
+         "that are one entity by the grain may be stored twice, or distinct rows collapsed.",
+         "grain = [\"order_id\"]; unique_key = [\"customer_id\"]"),
+    Code("W601", _W, "incremental key can be NULL",
+         "A `unique_key` column can be NULL; a row whose key is NULL never matches a stored "
+         "row, so every run inserts it again.",
+         "unique_key = [\"email\"]   -- email is nullable"),
     Code("I140", _I, "not checked: upstream failed",
          "A model reading a model that has errors is not type-checked; "
          "fix the upstream model first.",

@@ -367,13 +367,92 @@ class UnitTest(_Strict):
     expect: list[dict[str, Any]] = Field(default_factory=list)
 
 
+INCREMENTAL_STRATEGIES = ("merge", "append", "delete+insert")
+ON_SCHEMA_CHANGE = ("fail", "append_new_columns", "sync_all_columns", "full_refresh")
+_LOOKBACK_RE = re.compile(
+    r"^\s*(\d+(?:\.\d+)?)\s*(?:(second|minute|hour|day|week|month|year)s?)?\s*$",
+    re.IGNORECASE)
+
+
+def parse_lookback(text: str) -> tuple[float, str | None]:
+    """``"2 days"`` -> ``(2.0, "day")``; ``"500"`` -> ``(500.0, None)`` (a numeric watermark).
+
+        >>> parse_lookback("2 days"), parse_lookback("36 hours"), parse_lookback("1000")
+        ((2.0, 'day'), (36.0, 'hour'), (1000.0, None))
+    """
+    m = _LOOKBACK_RE.match(text)
+    if m is None:
+        raise ValueError(f"lookback {text!r} is not a duration: write e.g. \"2 days\", "
+                         "\"6 hours\", or a plain number for a numeric watermark")
+    return float(m.group(1)), (m.group(2).lower() if m.group(2) else None)
+
+
+class IncrementalConfig(_Strict):
+    """``[incremental]`` of a model whose ``materialized = "incremental"``.
+
+    The model's SQL stays the SELECT of the full result; a run reads only the rows whose
+    ``watermark`` is above the stored table's maximum (minus ``lookback``) and applies
+    them with ``strategy``. ``unique_key`` is required for merge and delete+insert.
+
+        >>> IncrementalConfig(unique_key="id", watermark="updated_at").unique_key
+        ['id']
+    """
+
+    strategy: Literal["merge", "append", "delete+insert"] = "merge"
+    unique_key: list[str] = Field(default_factory=list)
+    watermark: str | None = None
+    lookback: str | None = None
+    on_schema_change: Literal["fail", "append_new_columns", "sync_all_columns",
+                              "full_refresh"] = "fail"
+
+    @field_validator("unique_key", mode="before")
+    @classmethod
+    def _key_short_form(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("lookback")
+    @classmethod
+    def _lookback(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_lookback(value)
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> IncrementalConfig:
+        if self.strategy in ("merge", "delete+insert") and not self.unique_key:
+            raise ValueError(f"strategy {self.strategy!r} needs `unique_key` "
+                             "(the columns that identify a row)")
+        if self.strategy == "append" and self.watermark is None:
+            raise ValueError("strategy 'append' needs `watermark` (otherwise every run "
+                             "would append the whole result again)")
+        if self.lookback is not None and self.watermark is None:
+            raise ValueError("`lookback` needs `watermark`")
+        if self.strategy == "append" and self.lookback is not None and not self.unique_key:
+            raise ValueError("strategy 'append' with `lookback` needs `unique_key`, so rows "
+                             "read again are not appended twice")
+        if len({k.lower() for k in self.unique_key}) != len(self.unique_key):
+            raise ValueError("`unique_key` names a column twice")
+        return self
+
+
 class Sidecar(_Strict):
-    materialized: Literal["view", "table"] = "view"
+    materialized: Literal["view", "table", "incremental"] = "view"
+    incremental: IncrementalConfig | None = None
     description: str | None = None
     intent: Intent | None = None
     columns: dict[str, ColumnContract] = Field(default_factory=dict)
     tests: list[DataTest] = Field(default_factory=list)
     unit_tests: list[UnitTest] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _incremental_section(self) -> Sidecar:
+        if self.materialized == "incremental" and self.incremental is None:
+            raise ValueError('materialized = "incremental" needs an [incremental] table '
+                             '(strategy, unique_key, watermark)')
+        if self.incremental is not None and self.materialized != "incremental":
+            raise ValueError(f'[incremental] is set but materialized = '
+                             f'"{self.materialized}"; use materialized = "incremental"')
+        return self
 
     @field_validator("intent", mode="before")
     @classmethod

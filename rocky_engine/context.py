@@ -221,17 +221,20 @@ class Context:
     lock_timeout: float | None = None
 
     def run(self, select: list[str] | None = None, branch: str | None = None, *,
-            sandboxed: bool = False, threads: int | None = None) -> RunResult:
+            sandboxed: bool = False, threads: int | None = None,
+            full_refresh: bool = False) -> RunResult:
         """Compile, then build the selected models into prod or into ``branch``.
 
-        ``threads`` models at once (default: ``[warehouse] threads``, else 1).
+        ``threads`` models at once (default: ``[warehouse] threads``, else 1). Incremental
+        models add only their new rows unless ``full_refresh``.
 
             >>> ctx.run(["+customers"], branch="fix", threads=4).ok        # doctest: +SKIP
             True
         """
         from rocky_engine.execution import api
 
-        return api.run(self, select, branch, sandboxed=sandboxed, threads=threads)
+        return api.run(self, select, branch, sandboxed=sandboxed, threads=threads,
+                       full_refresh=full_refresh)
 
     def test(self, select: list[str] | None = None, branch: str | None = None, *,
              sandboxed: bool = False) -> TestReport:

@@ -374,6 +374,9 @@ def _validation_error(root: Path, path: Path, exc: ValidationError,
         message = f"invalid value for `{key}.type`: unknown kind {tag!r}"
         hint = f"use one of {expected}"
         line = _line_of_value(text, str(tag)) or line
+    elif not loc:  # a rule across keys (e.g. materialized = "incremental" needs [incremental])
+        message = err["msg"].removeprefix("Value error, ")
+        line = line or _line_of_key(text, ["materialized"])
     else:
         message = f"invalid value for `{key}`: {err['msg'].removeprefix('Value error, ')}"
     return ProjectLoadError(message, location=Location(relpath(path, root), line), hint=hint)

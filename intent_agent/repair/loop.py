@@ -192,7 +192,9 @@ def repair_project(path: Path | str, *, console: Console | None = None, open_pr:
 
         console.info(f"validating on {target.describe(wh_branch)} ...")
         validation = target.validate(load_project(ws.project_dir), wh_branch, plan.rebuild,
-                                     console=console, expected=expected)
+                                     console=console, expected=expected,
+                                     keep_tables=[p.model for p in report.incremental
+                                                  if p.action == "keep"])
         file_patches = tuple(source_patches) + tuple(
             FilePatch(p.path, "model", p.old_sql, p.new_sql, p.model, p.drafted_by)
             for p in model_patches)

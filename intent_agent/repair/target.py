@@ -72,10 +72,14 @@ class ValidationTarget:
 
     def validate(self, project: Project, branch: str, rebuild: Sequence[str], *,
                  console: Console | None = None,
-                 expected: Sequence[tuple[str, str]] = ()) -> Validation:
+                 expected: Sequence[tuple[str, str]] = (),
+                 keep_tables: Sequence[str] = ()) -> Validation:
         if self.sandbox is None:
+            # keep_tables: incremental tables the drift plan keeps must equal a refresh
+            # (not checked on a sampled sandbox, which holds only part of the rows).
             return validate_project(project, self.warehouse, branch, rebuild, pure=self.pure,
-                                    console=console, expected_schema_changes=expected)
+                                    console=console, expected_schema_changes=expected,
+                                    keep_tables=keep_tables)
         if self.remote is not None:
             self.sandbox = self._add_reads(project, rebuild, self.sandbox, self.remote)
         sandbox = self.sandbox

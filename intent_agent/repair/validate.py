@@ -8,7 +8,9 @@ Steps, each recorded as evidence for the pull request:
 3. **tests** — the existing data and unit tests of those models, plus tests generated
    from their intent (grain unique and not null), pass on the branch;
 4. **data diff** — against prod; for a pure rename or cast-back the rebuilt outputs must
-   equal prod's.
+   equal prod's. Incremental models are rebuilt whole on the branch (a full refresh, not
+   new rows over a copy of prod's table), so an incremental model whose drift plan is
+   ``keep`` proves it: its refreshed table must equal the table prod has stored.
 
 Prod objects are never written; every connection runs with external access disabled::
 
@@ -109,14 +111,15 @@ def warehouse_branch_name(repair_id: str) -> str:
 def validate_project(project: Project, warehouse: Path | None, branch: str,
                      rebuild: Sequence[str], *, pure: bool, console: Console | None = None,
                      expected_schema_changes: Sequence[tuple[str, str]] = (),
-                     sampled: bool = False) -> Validation:
+                     sampled: bool = False, keep_tables: Sequence[str] = ()) -> Validation:
     """Run the four steps; stop at the first that fails (later ones are 'not reached').
 
     ``warehouse`` is a DuckDB file standing in for the project's warehouse (a sandbox, or
     the original project's file when ``project`` is a worktree copy); None validates in
     the project's own warehouse. ``sampled``: the sources are samples (a sandbox of a
     remote warehouse), so tests that need whole tables (relationships, row_count) are
-    reported, not counted as failures.
+    reported, not counted as failures. ``keep_tables``: incremental models whose stored
+    table the drift plan keeps; their refreshed branch table must equal prod's.
     """
     ctx = Context(project, console or SilentConsole(), warehouse_path=warehouse)
     steps: list[Step] = []
@@ -134,7 +137,8 @@ def validate_project(project: Project, warehouse: Path | None, branch: str,
     if not tests.ok:
         return Validation(branch, tuple(steps), tests_run=count, intent_tests=intent)
     diff_step, rows = _diff(ctx, branch, select, pure=pure,
-                            expected={(m.lower(), c.lower()) for m, c in expected_schema_changes})
+                            expected={(m.lower(), c.lower()) for m, c in expected_schema_changes},
+                            keep={m.lower() for m in keep_tables})
     steps.append(diff_step)
     return Validation(branch, tuple(steps), tuple(rows), count, intent)
 
@@ -161,7 +165,9 @@ def _build(ctx: Context, branch: str, select: list[str]) -> Step:
         ctx.branch_create(branch, sandboxed=True)
         if not select:
             return Step("build", True, "nothing to rebuild")
-        result = ctx.run(select, branch=branch, sandboxed=True)
+        # full_refresh: an incremental model is rebuilt from its SQL, not grown from a
+        # copy of prod's table (which would trivially equal prod).
+        result = ctx.run(select, branch=branch, sandboxed=True, full_refresh=True)
     except RockyError as exc:
         return Step("build", False, "the branch could not be built", (exc.render(),))
     failed = tuple(f"{m.name}: {m.error or m.skipped_because or m.status}" for m in result.models
@@ -222,7 +228,8 @@ def _tests(ctx: Context, branch: str, select: list[str], *, sampled: bool = Fals
 
 
 def _diff(ctx: Context, branch: str, select: list[str], *, pure: bool,
-          expected: set[tuple[str, str]]) -> tuple[Step, list[DiffRow]]:
+          expected: set[tuple[str, str]], keep: set[str] = frozenset()  # type: ignore[assignment]
+          ) -> tuple[Step, list[DiffRow]]:
     try:
         diff = ctx.branch_diff(branch, select, sandboxed=True)
     except RockyError as exc:
@@ -245,7 +252,19 @@ def _diff(ctx: Context, branch: str, select: list[str], *, pure: bool,
             note = "not in prod yet; not compared"
         else:
             compared += 1
-            if pure and (m.changed or m.only_in_prod or m.only_in_branch):
+            differs = bool(m.changed or m.only_in_prod or m.only_in_branch)
+            if m.model in keep:
+                note = ("incremental: refreshed on the branch, differs from prod's stored table"
+                        if differs or m.schema_changes else
+                        "incremental: refreshed on the branch, equals prod's stored table "
+                        "(the stored table can be kept)")
+            if m.model in keep and (differs or m.schema_changes):
+                errors.append(f"{m.model}: incremental model refreshed on the branch differs "
+                              f"from prod's stored table (changed {m.changed}, only in prod "
+                              f"{m.only_in_prod}, only in branch {m.only_in_branch}); the drift "
+                              "plan to keep the stored table does not hold — it needs "
+                              "`rocky run --full-refresh` after the fix")
+            elif pure and differs:
                 errors.append(f"{m.model}: outputs differ from prod (changed {m.changed}, only in "
                               f"prod {m.only_in_prod}, only in branch {m.only_in_branch}); a "
                               "pure rename must not change data")

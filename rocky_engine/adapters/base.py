@@ -152,6 +152,32 @@ class WarehouseAdapter(Protocol):
 
     def row_count(self, schema: str, name: str) -> int: ...
 
+    # -- incremental models (portable versions: rocky_engine.adapters.incremental) ------
+
+    CLONE_KIND: str  # "zero-copy" | "copy": how clone_table gives a branch prod's table
+
+    def merge_rows(self, schema: str, target: str, staged: str, key: Sequence[str],
+                   columns: Sequence[str]) -> None:
+        """Update stored rows whose key is in table ``staged``, insert the others."""
+        ...
+
+    def delete_insert_rows(self, schema: str, target: str, staged: str, key: Sequence[str],
+                           columns: Sequence[str]) -> None:
+        """Delete stored rows whose key is in ``staged``, then insert all of ``staged``."""
+        ...
+
+    def insert_rows(self, schema: str, target: str, staged: str, columns: Sequence[str], *,
+                    skip_stored_key: Sequence[str] = ()) -> None:
+        """Append ``staged`` (without the rows whose ``skip_stored_key`` is stored)."""
+        ...
+
+    def add_columns(self, schema: str, target: str,
+                    columns: Sequence[tuple[str, exp.DataType]]) -> None: ...
+
+    def clone_table(self, src_schema: str, name: str, dst_schema: str) -> str:
+        """Copy (or zero-copy clone) a table into another schema; returns ``CLONE_KIND``."""
+        ...
+
 
 class WarehouseBusy(WarehouseError):
     """The warehouse could not be opened because another process holds it.

@@ -34,6 +34,7 @@ from sqlglot import exp
 
 from rocky_engine.adapters import dialect as _dialect
 from rocky_engine.adapters.base import CatalogColumn, CatalogTable, table_ref
+from rocky_engine.adapters.incremental import IncrementalSQL
 from rocky_engine.errors import WarehouseError
 
 _KINDS = {"r": "table", "p": "table", "f": "table", "v": "view", "m": "view"}
@@ -59,8 +60,11 @@ class _Dependant:
     definition: str
 
 
-class PostgresAdapter:
+class PostgresAdapter(IncrementalSQL):
     dialect = "postgres"
+    # No table clones: a branch starts from a copy of prod's table (CREATE TABLE AS).
+    CLONE_KIND = "copy"
+    MERGE_METHOD = "merge"  # MERGE INTO: PostgreSQL 15+
     SUPPORTS_TRANSACTIONAL_DDL = True
     SUPPORTS_ZERO_COPY_VIEWS = True
     SINGLE_WRITER_PROCESS = False

@@ -35,6 +35,7 @@ from sqlglot import exp
 
 from rocky_engine.adapters.base import CatalogColumn, CatalogTable, table_ref
 from rocky_engine.adapters.dialect import normalize_type, render
+from rocky_engine.adapters.incremental import IncrementalSQL
 from rocky_engine.adapters.spark_session import SparkSettings, first_line, get_session
 from rocky_engine.errors import WarehouseError
 
@@ -50,12 +51,16 @@ _TYPE_NAMES = {"integer": "INT", "long": "BIGINT", "short": "SMALLINT", "byte": 
 _TREE_LINE = re.compile(r"^ \|-- (.+?): (.+) \(nullable = (true|false)\)$")
 
 
-class SparkAdapter:
+class SparkAdapter(IncrementalSQL):
     dialect = "spark"
     SUPPORTS_TRANSACTIONAL_DDL = False
     SUPPORTS_ZERO_COPY_VIEWS = True
     SINGLE_WRITER_PROCESS = True
     SUPPORTS_ADVISORY_LOCK = False
+    # Parquet tables have no clone (a branch copies prod's table) and no MERGE/DELETE:
+    # merge and delete+insert rebuild the table under a scratch name and swap it in.
+    CLONE_KIND = "copy"
+    MERGE_METHOD = "rebuild"
 
     def __init__(self, settings: SparkSettings) -> None:
         self.settings = settings
@@ -229,6 +234,38 @@ class SparkAdapter:
     def transaction(self) -> Iterator[None]:
         """Spark has no multi-statement transactions: statements take effect one by one."""
         yield
+
+    # ------------------------------------------------------------------ incremental
+
+    def merge_rows(self, schema: str, target: str, staged: str, key: Sequence[str],
+                   columns: Sequence[str]) -> None:
+        """No MERGE on parquet: the stored rows whose key is not in the batch, plus the
+        batch, are written as a new table which is then swapped in. A failure before the
+        swap leaves the stored table as it was; the swap is a drop and a rename."""
+        self._rebuild(schema, target, staged, key, columns)
+
+    def delete_insert_rows(self, schema: str, target: str, staged: str, key: Sequence[str],
+                           columns: Sequence[str]) -> None:
+        self._rebuild(schema, target, staged, key, columns)
+
+    def _rebuild(self, schema: str, target: str, staged: str, key: Sequence[str],
+                 columns: Sequence[str]) -> None:
+        stored = self.table(schema, target)
+        assert stored is not None
+        batch = {c.lower() for c in columns}
+        kept = exp.select(*[exp.column(c.name, table="_t", quoted=True)
+                            for c in stored.columns]).from_(_alias(schema, target, "_t"))
+        kept = kept.where(exp.not_(_exists_in(schema, staged, key)))
+        fresh = exp.select(*[
+            exp.column(c.name, table="_s", quoted=True) if c.name.lower() in batch
+            else exp.alias_(exp.cast(exp.null(), exp.DataType.build(_ddl_type(c.type), dialect="spark")),
+                            c.name, quoted=True)
+            for c in stored.columns]).from_(_alias(schema, staged, "_s"))
+        tmp = target + "__rocky_tmp"
+        self.drop_table(schema, tmp)
+        self.execute(f"CREATE TABLE {_qualified(schema, tmp)} USING parquet AS "
+                     f"{self._sql(exp.union(kept, fresh, distinct=False))}")
+        self.swap_table(schema, tmp, target, existing_kind="table")
 
     # ------------------------------------------------------------------ objects
 
@@ -411,3 +448,17 @@ def _ident(name: str) -> str:
 def settings_for(master: str | None, remote: str | None, conf: dict[str, str],
                  home: Path) -> SparkSettings:
     return SparkSettings(master=master, remote=remote, conf=dict(conf), home=home)
+
+
+def _alias(schema: str, name: str, alias: str) -> exp.Table:
+    table = table_ref(schema, name)
+    table.set("alias", exp.TableAlias(this=exp.to_identifier(alias, quoted=True)))
+    return table
+
+
+def _exists_in(schema: str, staged: str, key: Sequence[str]) -> exp.Exists:
+    """``EXISTS (SELECT 1 FROM staged AS _s WHERE _s.k = _t.k ...)`` for a stored row ``_t``."""
+    conds = [exp.column(k, table="_s", quoted=True).eq(exp.column(k, table="_t", quoted=True))
+             for k in key]
+    return exp.Exists(this=exp.select(exp.Literal.number(1)).from_(
+        _alias(schema, staged, "_s")).where(exp.and_(*conds)))

@@ -130,7 +130,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
                          "references, completion.")),
     "lineage": ("lineage_cmds", ("Column lineage of MODEL, MODEL.COLUMN or a source "
                                 "SCHEMA.TABLE.COLUMN.")),
-    "run": ("run_cmds", "Compile, then build models in DAG order as views or tables."),
+    "run": ("run_cmds",
+            "Compile, then build models in DAG order as views, tables or incremental tables."),
     "seed": ("project_cmds", ("Load seeds/<schema>/<table>.csv into the warehouse with the "
                              "declared source types.")),
     "test": ("run_cmds", "Run the data tests and unit tests declared in model sidecars."),

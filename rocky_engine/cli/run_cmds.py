@@ -25,16 +25,20 @@ def _branch_arg(ctx: click.Context, param: click.Parameter, value: str | None) -
 @click.option("--threads", "-j", "threads", type=click.IntRange(1, MAX_THREADS), default=None,
               metavar="N", help="Build up to N independent models at once, each on its own "
                                 "warehouse connection (default: [warehouse] threads, else 1).")
+@click.option("--full-refresh", is_flag=True, default=False,
+              help="Rebuild incremental models whole instead of adding their new rows.")
 @global_options
 @pass_options
 def run_cmd(opts: Options, select: tuple[str, ...], branch: str | None,
-            threads: int | None) -> int:
-    """Compile, then build models in DAG order as views or tables.
+            threads: int | None, full_refresh: bool) -> int:
+    """Compile, then build models in DAG order as views, tables or incremental tables.
 
     Refuses to run (exit 1) when the project has compile errors. A model that fails
     skips its dependents, not unrelated models; exit 1 when any model failed. With
     --threads N, models whose parents are built run N at a time; the output keeps the
-    same order as one thread.
+    same order as one thread. An incremental model adds only the rows above its stored
+    watermark (atomically: a failure leaves the table as it was); its first run and
+    --full-refresh build it whole.
 
     \b
     Example:
@@ -42,9 +46,11 @@ def run_cmd(opts: Options, select: tuple[str, ...], branch: str | None,
         rocky run --select +customers --select daily_revenue
         rocky run --threads 4
         rocky run --branch fix_orders --select stg_orders+ --format json
+        rocky run --full-refresh --select orders_incremental
     """
     ctx = Context.load(opts.project, opts.console())
-    result = ctx.run(list(select) or None, branch, threads=threads)
+    result = ctx.run(list(select) or None, branch, threads=threads,
+                     full_refresh=full_refresh)
 
     def text() -> None:
         color = "green" if result.ok else "red"

@@ -30,7 +30,13 @@ from rocky_engine.compiler.ir import (
     Reference,
 )
 from rocky_engine.compiler.model import compile_model, scan_model
-from rocky_engine.compiler.pipeline import _contracts, _promote, _sidecar_text, _stale_intent
+from rocky_engine.compiler.pipeline import (
+    _contracts,
+    _incremental_diagnostics,
+    _promote,
+    _sidecar_text,
+    _stale_intent,
+)
 from rocky_engine.compiler.positions import Site
 from rocky_engine.compiler.resolve import Catalog, resolve_references
 from rocky_engine.compiler.types import normalize
@@ -176,6 +182,8 @@ class LiveState:
         stale = _stale_intent(project, model)
         if stale is not None:
             diags.append(stale)
+        if typed:
+            diags.extend(_incremental_diagnostics(project, model, columns))
         if self.strict:
             diags = [_promote(d) for d in diags]
         diags.sort(key=lambda d: (d.file != model.path, d.file, d.line, d.col))

@@ -297,7 +297,8 @@ class _Compiler:
                 self.cache.put_outcome(key, outcome)
                 self.parsed.add(name)
                 self.fresh.add(name)
-            model_diags = self._finish_diagnostics(model, list(outcome.diagnostics), False)
+            model_diags = self._finish_diagnostics(model, list(outcome.diagnostics), False,
+                                                   outcome)
             if not outcome.typed or any(d.severity is Severity.ERROR for d in model_diags):
                 return None
             if outcome.fingerprint != row[6]:  # its dependents read a new schema
@@ -339,8 +340,12 @@ class _Compiler:
                      for c in self.sources[fqn].columns)
 
     def _finish_diagnostics(self, model: Model, model_diags: list[Diagnostic],
-                            after_cycle: bool) -> list[Diagnostic]:
-        """A model's diagnostics as reported: cycle and stale-intent notes added, sorted."""
+                            after_cycle: bool, outcome: ModelOutcome | None = None
+                            ) -> list[Diagnostic]:
+        """A model's diagnostics as reported: cycle, stale-intent and incremental-key
+        notes added, sorted."""
+        if outcome is not None and outcome.typed:
+            model_diags.extend(_incremental_diagnostics(self.project, model, outcome.columns))
         if after_cycle and not any(d.code == "R108" for d in model_diags):
             model_diags.append(diag("I140", "not checked: it depends on a dependency cycle",
                                     file=model.path, model=model.name))
@@ -413,7 +418,8 @@ class _Compiler:
             if outcome is not None:
                 model_diags.extend(outcome[0].diagnostics)
                 lineage_seconds += 0.0 if outcome[1] else outcome[0].lineage_seconds
-            model_diags = self._finish_diagnostics(model, model_diags, name in after_cycle)
+            model_diags = self._finish_diagnostics(model, model_diags, name in after_cycle,
+                                                   outcome[0] if outcome is not None else None)
             all_diags.extend(model_diags)
             ok = outcome is not None and outcome[0].typed and \
                 not any(d.severity is Severity.ERROR for d in model_diags)
@@ -591,6 +597,21 @@ def _sidecar_text(project: Project, model: Model) -> str:
         return (project.root / model.sidecar_path).read_text(encoding="utf-8")
     except OSError:
         return ""
+
+
+def _incremental_diagnostics(project: Project, model: Model,
+                             columns: Sequence[CompiledColumn]) -> list[Diagnostic]:
+    """R600-R604/W600-W601 of an incremental model's typed columns (none for others)."""
+    incremental = model.sidecar.incremental
+    if incremental is None:
+        return []
+    from rocky_engine.compiler.incremental_checks import check_incremental
+
+    intent = model.sidecar.intent
+    return check_incremental(columns, incremental, intent.grain if intent else None,
+                             Site(model.name, model.path, model.sql),
+                             sidecar_path=model.sidecar_path,
+                             sidecar_text=_sidecar_text(project, model))
 
 
 def _stale_intent(project: Project, model: Model) -> Diagnostic | None:

@@ -69,6 +69,9 @@ def detect_drift(project: Project, adapter: WarehouseAdapter, *, read_values: bo
     if changes:
         impact = compute_impact(project, live, changes, compile_fn=compile_fn,
                                 baseline=baseline)
+    from rocky_engine.drift.incremental import incremental_plans
+
+    plans = incremental_plans(project, live, changes, impact, compile_fn=compile_fn)
     if record and read_values:
         drifted = {c.table.lower() for c in changes if c.kind == COLUMN_VALUES_CHANGED}
         try:
@@ -78,7 +81,8 @@ def detect_drift(project: Project, adapter: WarehouseAdapter, *, read_values: bo
                     fingerprints.store(adapter, table.schema, table.name, prints)
         except WarehouseError as exc:
             notes.append(f"value fingerprints not recorded: {exc.message}")
-    return DriftReport(changes=tuple(changes), impact=tuple(impact), notes=tuple(notes))
+    return DriftReport(changes=tuple(changes), impact=tuple(impact), notes=tuple(notes),
+                       incremental=tuple(plans))
 
 
 def compute_impact(project: Project, live: dict[str, LiveTable], changes: list[Change], *,

@@ -41,6 +41,11 @@ def render_report(report: DriftReport, *, verbose: bool = True) -> str:
     lines.append("")
     lines.extend(_impact_lines(report))
     lines.append("")
+    for plan in report.incremental:
+        lines.append(f"incremental {plan.model}: {plan.action.replace('_', ' ')} — {plan.reason}")
+        lines.append(f"      next run: {plan.next_run}")
+    if report.incremental:
+        lines.append("")
     lines.extend(f"note: {n}" for n in report.notes)
     lines.append(_next_step(report))
     return "\n".join(lines).rstrip() + "\n"

@@ -211,6 +211,9 @@ class DriftReport:
     changes: tuple[Change, ...] = ()
     impact: tuple[Impact, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    # What the changes mean for incremental models' stored tables
+    # (rocky_engine.drift.incremental.IncrementalPlan: keep | append_new_columns | full_refresh).
+    incremental: tuple[Any, ...] = field(default=())
 
     @property
     def drifted(self) -> bool:
@@ -234,4 +237,5 @@ class DriftReport:
             "changes": [c.to_json() for c in self.changes],
             "impact": [i.to_json() for i in self.impact],
             "notes": list(self.notes),
+            "incremental": [p.to_json() for p in self.incremental],
         }

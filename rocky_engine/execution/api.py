@@ -36,7 +36,8 @@ def open_warehouse(ctx: Context, *, sandboxed: bool = False) -> Iterator[Warehou
 
 def run(ctx: Context, select: Sequence[str] | None = None, branch: str | None = None, *,
         sandboxed: bool = False, threads: int | None = None,
-        before_each: Callable[[str], None] | None = None) -> RunResult:
+        before_each: Callable[[str], None] | None = None,
+        full_refresh: bool = False) -> RunResult:
     from rocky_engine.execution.runner import run_plan
 
     base = ctx.project.config.warehouse.schema_
@@ -62,7 +63,8 @@ def run(ctx: Context, select: Sequence[str] | None = None, branch: str | None = 
         result = run_plan(ctx.project, adapter, plan, branch=branch, console=ctx.console,
                           lock_timeout=getattr(ctx, "lock_timeout", None),
                           threads=threads or ctx.project.config.warehouse.threads,
-                          before_each=before_each, target_models=models)
+                          before_each=before_each, full_refresh=full_refresh,
+                          target_models=models)
     if models is not None:
         models.save()
     return RunResult(result.run_id, result.schema, result.branch, result.selected,

@@ -258,9 +258,10 @@ def promote_branch(adapter: WarehouseAdapter, base: str, name: str, *,
         with adapter.transaction():
             for m in built:
                 existing = prod.get(m.model)
-                if existing is not None and existing != m.materialized:
+                kind = "view" if m.materialized == "view" else "table"
+                if existing is not None and existing != kind:
                     adapter.drop_relation(base, m.model, kind=existing)
-                if m.materialized == "table":
+                if m.materialized in ("table", "incremental"):
                     adapter.create_table_as(
                         base, m.model, exp.select(exp.Star()).from_(table_ref(schema, m.model)),
                         replace=True)

@@ -20,6 +20,8 @@ def execution_steps() -> list[tuple[str, Callable[[Context], None]]]:
     return [
         ("rocky run", _run),
         ("rocky test", _test),
+        ("upstream: 6 new payments land in raw.payments", _new_payments),
+        ("rocky run   (payment_log is incremental: it only adds the new rows)", _run_again),
         (f"rocky branch create {BRANCH}", _create),
         (f"edit models/{_MODEL}.sql: add a completed_orders column", _edit),
         (f"rocky run --branch {BRANCH} --select {_MODEL}", _run_branch),
@@ -38,6 +40,39 @@ def _run(ctx: Context) -> None:
     result = ctx.run()
     ctx.console.line(result.summary())
     _require(result.ok, "rocky run failed")
+
+
+_INCREMENTAL = "payment_log"
+
+
+def _new_payments(ctx: Context) -> None:
+    from sqlglot import exp
+
+    from rocky_engine.adapters.base import table_ref
+
+    payments = table_ref("raw", "payments")
+    with ctx.adapter() as adapter:
+        (top_id, top_at) = adapter.fetchall(exp.select("MAX(id)", "MAX(paid_at)")
+                                            .from_(payments))[0]
+        rows = [(top_id + i, 1 + i * 7, "card", 10 + i, top_at.replace(microsecond=0)
+                 .isoformat(sep=" ")) for i in range(1, 7)]
+        adapter.execute(exp.insert(
+            exp.values([(i, o, m, a, exp.cast(exp.Literal.string(t), "TIMESTAMP"))
+                        for i, o, m, a, t in rows]), payments))
+    ctx.console.line(f"  raw.payments: +{len(rows)} rows (ids {rows[0][0]}..{rows[-1][0]})")
+
+
+def _run_again(ctx: Context) -> None:
+    result = ctx.run()
+    ctx.console.line(result.summary())
+    _require(result.ok, "rocky run failed")
+    inc = result.model(_INCREMENTAL)
+    _require(inc is not None and inc.mode == "incremental",
+             f"{_INCREMENTAL} was not built incrementally")
+    assert inc is not None
+    ctx.console.line(f"  {_INCREMENTAL}: +{inc.inserted} new, {inc.updated} updated "
+                     f"(read only the rows from two days before its newest, not all "
+                     f"{inc.rows})")
 
 
 def _test(ctx: Context) -> None:

@@ -13,9 +13,10 @@ rewrite can never disagree (scans are cached in ``target/``, see
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from rocky_engine.config import IncrementalConfig
 from rocky_engine.dag import DAG, CycleError
 from rocky_engine.errors import Diagnostic, ProblemError, Severity
 from rocky_engine.execution.refcache import RefCache
@@ -30,6 +31,8 @@ class Plan:
     parsed: Mapping[str, ParsedModel]
     selected: tuple[str, ...]
     materialized: Mapping[str, str]
+    # The [incremental] settings of every incremental model.
+    incremental: Mapping[str, IncrementalConfig] = field(default_factory=dict)
 
 
 def build_plan(project: Project, select: Sequence[str] | None = None) -> Plan:
@@ -51,7 +54,9 @@ def build_plan(project: Project, select: Sequence[str] | None = None) -> Plan:
         raise ProblemError(str(exc), hint="run `rocky compile` for details") from None
     selected = tuple(select_models(dag, select))
     return Plan(dag, parsed, selected,
-                {name: m.materialized for name, m in project.models.items()})
+                {name: m.materialized for name, m in project.models.items()},
+                {name: m.sidecar.incremental for name, m in project.models.items()
+                 if m.sidecar.incremental is not None})
 
 
 def compile_gate(project: Project) -> tuple[Any, tuple[Diagnostic, ...]]:

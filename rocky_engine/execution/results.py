@@ -19,20 +19,38 @@ class ModelRun:
     rows: int | None = None  # tables only: counting a view would execute it
     error: str | None = None
     skipped_because: str | None = None  # the failed upstream model
+    # Incremental models: rows the run inserted/updated/deleted, whether it built the
+    # whole table ("full") or added a batch ("incremental"), what on_schema_change did.
+    inserted: int | None = None
+    updated: int | None = None
+    deleted: int | None = None
+    mode: str | None = None
+    note: str | None = None
 
     def to_json(self) -> dict[str, object]:
+        # inserted/updated/deleted/mode/note are null for views and tables, so every
+        # entry has the same keys.
         return {
             "name": self.name, "materialized": self.materialized, "status": self.status,
             "relation": self.relation, "seconds": round(self.seconds, 4), "rows": self.rows,
             "error": self.error, "skipped_because": self.skipped_because,
+            "inserted": self.inserted, "updated": self.updated, "deleted": self.deleted,
+            "mode": self.mode, "note": self.note,
         }
 
     def render(self) -> str:
         """The progress line a person sees, e.g. ``OK    customers  table  0.02s  40 rows``."""
         label = {"success": "OK", "error": "ERROR", "skipped": "SKIP"}[self.status]
-        text = f"  {label:<5} {self.name:<32} {self.materialized:<5} {self.seconds:7.2f}s"
+        text = f"  {label:<5} {self.name:<32} {self.materialized:<11} {self.seconds:7.2f}s"
         if self.rows is not None:
             text += f"  {self.rows} rows"
+        if self.mode == "incremental":
+            text += f" (+{self.inserted} new, {self.updated} updated"
+            text += f", {self.deleted} deleted)" if self.deleted else ")"
+        elif self.mode == "full":
+            text += " (full build)"
+        if self.note:
+            text += f"  [{self.note}]"
         if self.error:
             text += f"  {self.error}"
         if self.skipped_because:

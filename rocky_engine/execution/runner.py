@@ -30,6 +30,7 @@ from rocky_engine.console import Console, SilentConsole
 from rocky_engine.errors import WarehouseError
 from rocky_engine.execution import branches as _branches
 from rocky_engine.execution import state
+from rocky_engine.execution.incremental import BATCH_SUFFIX, SYNC_SUFFIX, build_incremental
 from rocky_engine.execution.plan import Plan
 from rocky_engine.execution.refs import bind, bound, bound_sql
 from rocky_engine.execution.results import ModelRun, RunResult
@@ -39,6 +40,8 @@ if TYPE_CHECKING:
     from rocky_engine.compiler.target import TargetModels
 
 TMP_SUFFIX = "__rocky_tmp"
+# Work tables a killed run (on a warehouse without transactional DDL) may leave behind.
+_LEFTOVER_SUFFIXES = (TMP_SUFFIX, BATCH_SUFFIX, SYNC_SUFFIX)
 # SQLSTATE class 40: the warehouse rolled the transaction back (deadlock victim,
 # serialization failure) and the same build may simply be tried again.
 _TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
@@ -53,9 +56,11 @@ def run_plan(project: Project, adapter: WarehouseAdapter, plan: Plan, *,
              branch: str | None = None, console: Console | None = None,
              lock_timeout: float | None = None, threads: int = 1,
              before_each: Callable[[str], None] | None = None,
+             full_refresh: bool = False,
              target_models: TargetModels | None = None) -> RunResult:
     """Build ``plan.selected`` into prod, or into ``branch`` when given.
 
+    ``full_refresh`` rebuilds incremental models whole instead of adding new rows.
     ``target_models`` renders models from their qualified trees when the warehouse speaks
     another dialect than the project (required then). With ``threads`` > 1, up to that
     many models whose parents are built are built at once, each worker on its own
@@ -104,13 +109,16 @@ def run_plan(project: Project, adapter: WarehouseAdapter, plan: Plan, *,
             if branch:
                 record = _branch_recorder(conn, plan, name, branch, prod_targets,
                                           ticket.run_id, render)
+            prod = base if branch else None
             for attempt in range(1, _ATTEMPTS):
                 try:
                     return _build(conn, plan, name, target, targets, kinds, record, render,
-                                  retry_transient=True)
+                                  retry_transient=True, full_refresh=full_refresh, prod=prod,
+                                  run_id=ticket.run_id)
                 except _Transient:
                     time.sleep(0.05 * attempt)  # let the other transaction finish
-            return _build(conn, plan, name, target, targets, kinds, record, render)
+            return _build(conn, plan, name, target, targets, kinds, record, render,
+                          full_refresh=full_refresh, prod=prod, run_id=ticket.run_id)
 
         with console.progress("running models", total=len(plan.selected)) as step:
             report = _InOrder(plan.selected, console, step)
@@ -133,6 +141,11 @@ def run_plan(project: Project, adapter: WarehouseAdapter, plan: Plan, *,
         )
         ticket.status = "success" if result.ok else "error"
         ticket.summary = {s: result.count(s) for s in ("success", "error", "skipped")}
+        grown = {m.name: {"mode": m.mode, "inserted": m.inserted, "updated": m.updated,
+                          "deleted": m.deleted}
+                 for m in models if m.materialized == "incremental" and m.status == "success"}
+        if grown:
+            ticket.summary["incremental"] = grown
     return result
 
 
@@ -280,7 +293,7 @@ def _clean_leftovers(adapter: WarehouseAdapter, schema: str) -> dict[str, str]:
     """Drop temporary tables a killed run left behind; returns the remaining kinds."""
     kinds = adapter.relations(schema)
     for name, kind in list(kinds.items()):
-        if name.endswith(TMP_SUFFIX):
+        if name.endswith(_LEFTOVER_SUFFIXES):
             adapter.drop_relation(schema, name, kind=kind)
             del kinds[name]
     return kinds
@@ -345,12 +358,15 @@ def _branch_recorder(adapter: WarehouseAdapter, plan: Plan, name: str, branch: s
 def _build(adapter: WarehouseAdapter, plan: Plan, name: str, schema: str,
            targets: dict[str, tuple[str, str]], kinds: dict[str, str],
            record: Callable[[], None] | None = None,
-           render: Renderer | None = None, *, retry_transient: bool = False) -> ModelRun:
+           render: Renderer | None = None, *, retry_transient: bool = False,
+           full_refresh: bool = False, prod: str | None = None,
+           run_id: str = "") -> ModelRun:
     """Build one model in one transaction (one commit: the build, the swap, the record).
 
     With ``retry_transient``, a transaction the warehouse rolled back to break a deadlock
     or a serialization conflict raises :class:`_Transient` (nothing was applied) instead
-    of failing the model.
+    of failing the model. ``prod`` is prod's schema when building a branch (an
+    incremental model starts from a copy of prod's table there).
     """
     materialized = plan.materialized[name]
     relation = f"{schema}.{name}"
@@ -360,7 +376,9 @@ def _build(adapter: WarehouseAdapter, plan: Plan, name: str, schema: str,
     # One statement is atomic on its own; an explicit transaction (and its extra round
     # trips) only when a build takes several.
     several = record is not None or existing not in (None, materialized) or (
-        materialized == "table" and not adapter.SUPPORTS_TRANSACTIONAL_DDL)
+        materialized == "table" and not adapter.SUPPORTS_TRANSACTIONAL_DDL) or \
+        materialized == "incremental"
+    incremental = None
     parsed = plan.parsed[name]
     # The model's own text with its references spliced (no parse, no SQL generation);
     # the tree only when that is not possible; the qualified tree for another dialect.
@@ -375,7 +393,12 @@ def _build(adapter: WarehouseAdapter, plan: Plan, name: str, schema: str,
         source = nullcontext(text) if text is not None else bound(parsed, targets)
     try:
         with adapter.transaction() if several else nullcontext(), source as query:
-            if materialized == "table" and adapter.SUPPORTS_TRANSACTIONAL_DDL:
+            if materialized == "incremental":
+                incremental = build_incremental(
+                    adapter, schema, name, query, plan.incremental[name], existing=existing,
+                    full_refresh=full_refresh, clone_from=prod)
+                rows = adapter.row_count(schema, name)
+            elif materialized == "table" and adapter.SUPPORTS_TRANSACTIONAL_DDL:
                 # The transaction already makes the replace atomic; a temporary table
                 # plus drop and rename would add two catalog writes per model.
                 if existing == "view":
@@ -389,6 +412,8 @@ def _build(adapter: WarehouseAdapter, plan: Plan, name: str, schema: str,
                 if existing == "table":
                     adapter.drop_relation(schema, name, kind="table")
                 adapter.create_view(schema, name, query, replace=True)
+            if incremental is not None:
+                state.record_incremental(adapter, run_id, schema, name, incremental)
             if record is not None:
                 record()
     except WarehouseError as exc:
@@ -396,5 +421,10 @@ def _build(adapter: WarehouseAdapter, plan: Plan, name: str, schema: str,
             raise _Transient(exc.message) from exc
         return ModelRun(name, materialized, "error", relation, time.perf_counter() - t0,
                         error=exc.message)
-    kinds[name] = materialized
+    kinds[name] = "view" if materialized == "view" else "table"
+    if incremental is not None:
+        return ModelRun(name, materialized, "success", relation, time.perf_counter() - t0, rows,
+                        inserted=incremental.inserted, updated=incremental.updated,
+                        deleted=incremental.deleted, mode=incremental.mode,
+                        note=incremental.schema_change)
     return ModelRun(name, materialized, "success", relation, time.perf_counter() - t0, rows)

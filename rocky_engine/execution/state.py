@@ -51,6 +51,10 @@ _DDL = [sqlglot.parse_one(sql) for sql in (
      " base_schema VARCHAR, created_at TIMESTAMP, created_by VARCHAR)"),
     ("CREATE TABLE IF NOT EXISTS _rocky.branch_models (branch VARCHAR, model VARCHAR,"
      " materialized VARCHAR, prod_sql VARCHAR, run_id VARCHAR, built_at TIMESTAMP)"),
+    # One row per incremental model build, written in the build's own transaction.
+    ("CREATE TABLE IF NOT EXISTS _rocky.incremental_runs (run_id VARCHAR, target VARCHAR,"
+     " model VARCHAR, mode VARCHAR, inserted BIGINT, updated BIGINT, deleted BIGINT,"
+     " batch_rows BIGINT, note VARCHAR, finished_at TIMESTAMP)"),
     # Append-only: promote on a warehouse without transactions (promote_journal.py).
     ("CREATE TABLE IF NOT EXISTS _rocky.promote_journal (promote_id VARCHAR, branch VARCHAR,"
      " base_schema VARCHAR, step VARCHAR, payload VARCHAR, at TIMESTAMP)"),
@@ -323,6 +327,53 @@ def run_history(adapter: WarehouseAdapter, limit: int = 20) -> list[RunRecord]:
         .order_by(exp.Ordered(this=exp.column("started_at"), desc=True)).limit(limit))
     return [RunRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10] or "")
             for r in rows]
+
+
+@dataclass(frozen=True)
+class IncrementalRecord:
+    """One row of ``_rocky.incremental_runs``: what a run did to one incremental model."""
+
+    run_id: str
+    target: str
+    model: str
+    mode: str  # full | incremental
+    inserted: int
+    updated: int
+    deleted: int
+    batch_rows: int
+    note: str | None
+    finished_at: Any
+
+    def to_json(self) -> dict[str, object]:
+        return {k: (str(v) if isinstance(v, datetime) else v) for k, v in self.__dict__.items()}
+
+
+def record_incremental(adapter: WarehouseAdapter, run_id: str, target: str, model: str,
+                       outcome: Any) -> None:
+    """Append ``outcome`` (an ``IncrementalOutcome``) to the history, in the caller's
+    transaction, so the history and the table can never disagree."""
+    ensure_state(adapter)
+    adapter.execute(exp.insert(
+        exp.values([(run_id, target, model, outcome.mode, outcome.inserted, outcome.updated,
+                     outcome.deleted, outcome.batch_rows, outcome.schema_change,
+                     _ts(now()))]),
+        table_ref(STATE_SCHEMA, "incremental_runs"),
+        columns=["run_id", "target", "model", "mode", "inserted", "updated", "deleted",
+                 "batch_rows", "note", "finished_at"]))
+
+
+def incremental_history(adapter: WarehouseAdapter, model: str | None = None,
+                        limit: int = 50) -> list[IncrementalRecord]:
+    """Incremental builds, most recent first (optionally of one model)."""
+    ensure_state(adapter)
+    query = exp.select("run_id", "target", "model", "mode", "inserted", "updated", "deleted",
+                       "batch_rows", "note", "finished_at").from_(
+        table_ref(STATE_SCHEMA, "incremental_runs"))
+    if model is not None:
+        query = query.where(_where(model=model.lower()))
+    rows = adapter.fetchall(query.order_by(
+        exp.Ordered(this=exp.column("finished_at"), desc=True)).limit(limit))
+    return [IncrementalRecord(*r) for r in rows]
 
 
 @contextmanager

@@ -74,7 +74,8 @@ def test_manifest_path_imports_every_construct(shop_compiled: Path, tmp_path: Pa
     for needle in ('type = "relationships"', 'to = "customers"', ('columns = ["order_id", '
                    '"customer_id"]'), 'expression = "amount >= 0"', 'severity = "warn"'):
         assert needle in orders_side
-    assert 'materialized = "table"' in (dest / "models" / "marts" / "order_facts.toml").read_text()
+    facts = (dest / "models" / "marts" / "order_facts.toml").read_text()
+    assert 'materialized = "incremental"' in facts and 'unique_key = ["order_id"]' in facts
 
     # The result is a rocky project that compiles, builds and passes its tests.
     ctx = Context.load(dest)

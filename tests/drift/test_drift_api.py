@@ -35,4 +35,4 @@ def test_report_records_are_frozen() -> None:
     with pytest.raises(AttributeError):
         change.kind = "column_removed"  # type: ignore[misc]
     assert drift.DriftReport().to_json() == {"drifted": False, "changes": [], "impact": [],
-                                             "notes": []}
+                                             "notes": [], "incremental": []}

@@ -47,7 +47,7 @@ def test_branch_isolation_and_reads(built_shop: Path) -> None:
     # Every model is there as a zero-copy view over prod.
     with DuckDBAdapter(built_shop / "warehouse.duckdb") as a:
         assert set(a.relations("main__dev").values()) == {"view"}
-        assert len(a.relations("main__dev")) == 6
+        assert len(a.relations("main__dev")) == 7
     _double_revenue(built_shop)
     result = make_ctx(built_shop).run(["customers"], branch="dev")
     assert result.ok and result.schema == "main__dev"

@@ -8,13 +8,13 @@ from rocky_engine.execution.state import run_history
 
 from .conftest import make_ctx, snapshot, write_model
 
-ALL = ["stg_customers", "stg_orders", "stg_payments", "order_payments", "customers",
-       "daily_revenue"]
+ALL = ["stg_customers", "stg_orders", "stg_payments", "order_payments", "payment_log",
+       "customers", "daily_revenue"]
 
 
 def test_full_run_builds_views_and_tables(seeded_shop: Path) -> None:
     result = make_ctx(seeded_shop).run()
-    assert result.ok and result.count("success") == 6
+    assert result.ok and result.count("success") == 7
     assert list(result.selected) == [n for n in result.selected if n in ALL]
     assert result.selected.index("stg_orders") < result.selected.index("order_payments") \
         < result.selected.index("customers")
@@ -24,7 +24,8 @@ def test_full_run_builds_views_and_tables(seeded_shop: Path) -> None:
         kinds = a.relations("main")
         assert {n: kinds[n] for n in ALL} == {
             "stg_customers": "view", "stg_orders": "view", "stg_payments": "view",
-            "order_payments": "table", "customers": "table", "daily_revenue": "view"}
+            "order_payments": "table", "payment_log": "table", "customers": "table",
+            "daily_revenue": "view"}
         assert not [n for n in kinds if n.endswith("__rocky_tmp")]
         assert a.row_count("main", "daily_revenue") > 0
         history = run_history(a)
@@ -37,7 +38,7 @@ def test_select_semantics(seeded_shop: Path) -> None:
     assert ctx.run(["+customers"]).selected == (
         "stg_customers", "stg_orders", "stg_payments", "order_payments", "customers")
     assert ctx.run(["stg_payments+"]).selected == (
-        "stg_payments", "order_payments", "customers", "daily_revenue")
+        "stg_payments", "order_payments", "payment_log", "customers", "daily_revenue")
     assert ctx.run(["stg_customers", "daily_revenue"]).selected == (
         "stg_customers", "daily_revenue")
     only = ctx.run(["stg_customers"])
@@ -64,9 +65,10 @@ def test_cli_run_json_and_progress(seeded_shop: Path, run_cli) -> None:
     assert r.exit_code == 0
     # one progress line per model: name, materialization, time, rows
     lines = [ln for ln in r.stderr.splitlines() if ln.strip().startswith("OK")]
-    assert len(lines) == 6
+    assert len(lines) == 7
     assert any("customers" in ln and "table" in ln and "40 rows" in ln for ln in lines)
-    assert "6 ok, 0 failed, 0 skipped" in r.stdout
+    assert any("payment_log" in ln and "incremental" in ln for ln in lines)
+    assert "7 ok, 0 failed, 0 skipped" in r.stdout
 
 
 def test_unknown_selector_is_usage_error(seeded_shop: Path, run_cli) -> None:

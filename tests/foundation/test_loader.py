@@ -51,7 +51,7 @@ def test_example_project_loads(shop: Path) -> None:
     project = load_project(shop)
     assert set(project.models) == {
         "stg_customers", "stg_orders", "stg_payments", "order_payments", "customers",
-        "daily_revenue",
+        "daily_revenue", "payment_log",
     }
     for model in project.models.values():
         assert model.sidecar.intent is not None and model.sidecar.intent.grain, model.name

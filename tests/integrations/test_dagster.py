@@ -22,7 +22,7 @@ from rocky_engine.integrations.dagster import (
 
 REPO = Path(__file__).resolve().parents[2]
 MODELS = ["stg_customers", "stg_orders", "stg_payments", "order_payments", "customers",
-          "daily_revenue"]
+          "daily_revenue", "payment_log"]
 
 
 def _alter(root: Path, *statements: str) -> None:

@@ -126,7 +126,7 @@ def test_branch_create_run_diff_promote_drop(pg_built_shop: Path) -> None:
     assert create.exit_code == 0, create.output
     kinds = dict(_q("SELECT table_name, table_type FROM information_schema.tables "
                     "WHERE table_schema = 'main__dev'"))
-    assert len(kinds) == 6 and set(kinds.values()) == {"VIEW"}
+    assert len(kinds) == 7 and set(kinds.values()) == {"VIEW"}
     _double_revenue(pg_built_shop)
     ran = invoke_cli("run", "--branch", "dev", "--select", "customers",
                      "--project", str(pg_built_shop))

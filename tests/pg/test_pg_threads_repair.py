@@ -196,7 +196,7 @@ def test_cli_threads_on_postgres(pg_seeded_shop: Path) -> None:
                    "--format", "json")
     assert r.exit_code == 0, r.output
     data = json.loads(r.stdout)
-    assert data["counts"]["success"] == 6
+    assert data["counts"]["success"] == 7
     assert [m["name"] for m in data["models"]] == data["selected"]
 
 

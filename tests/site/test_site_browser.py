@@ -28,7 +28,7 @@ def marked(page: Any, selector: str) -> set[str]:
 def test_catalog_search_finds_a_model(tab: Tab) -> None:
     page = tab.open("", ready="catalog")
     rows = page.locator("#catalog tbody tr")
-    assert rows.count() == 9  # 6 models + 3 source tables
+    assert rows.count() == 10  # 7 models + 3 source tables
     page.fill("#search", "order_pay")
     page.wait_for_function("document.querySelectorAll('#catalog tbody tr').length === 1")
     assert page.locator("#catalog tbody tr").first.get_attribute("data-model") == "order_payments"
@@ -38,7 +38,7 @@ def test_catalog_search_finds_a_model(tab: Tab) -> None:
         "document.querySelector('#catalog tbody tr') && "
         "document.querySelector('#catalog tbody tr').dataset.source === 'raw.payments'")
     page.fill("#search", "")
-    page.wait_for_function("document.querySelectorAll('#catalog tbody tr').length === 9")
+    page.wait_for_function("document.querySelectorAll('#catalog tbody tr').length === 10")
     tab.shot("catalog")
     page.keyboard.press("Tab")
     page.fill("#search", "customers")

@@ -30,7 +30,7 @@ def test_docs_writes_a_self_contained_site(seeded_shop: Path) -> None:
     assert result.exit_code == 0, result.output
     info = json.loads(result.stdout)
     out = seeded_shop / "target" / "docs"
-    assert info["index"] == str(out / "index.html") and info["models"] == 6
+    assert info["index"] == str(out / "index.html") and info["models"] == 7
     assert info["drift"] is False and info["tests"] is False  # nothing recorded yet
     for rel in ("index.html", "assets/app.js", "assets/graph.js", "assets/draw.js",
                 "assets/style.css", "data/catalog.js",
