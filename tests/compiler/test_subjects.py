@@ -58,6 +58,24 @@ EXTRA: dict[str, tuple[dict[str, str], str, list[str]]] = {
              "bad", ["bad._col_1"]),
     "R124": ({"models/bad.sql": "SELECT " + "(" * 3000 + "1" + ")" * 3000 + " AS x\n"},
              "bad", ["bad"]),
+    # [incremental] checks: about the model (located in its sidecar).
+    "W601": ({"models/bad.sql": "SELECT CASE WHEN customer_id > 1 THEN 1 END AS k "
+                                "FROM stg_customers\n",
+              "models/bad.toml": 'materialized = "incremental"\n[incremental]\n'
+                                 'strategy = "delete+insert"\nunique_key = ["k"]\n'},
+             "bad", ["bad"]),
+    "R600": ({"models/bad.sql": "SELECT customer_id AS id, CAST(1.5 AS DOUBLE) AS d, 'x' AS s, customer_id AS n FROM stg_customers\n",
+              "models/bad.toml": 'materialized = "incremental"\n[intent]\npurpose = "x"\ngrain = ["id"]\n[incremental]\nunique_key = ["nope"]\n'}, "bad", ["bad"]),
+    "R601": ({"models/bad.sql": "SELECT customer_id AS id, CAST(1.5 AS DOUBLE) AS d, 'x' AS s, customer_id AS n FROM stg_customers\n",
+              "models/bad.toml": 'materialized = "incremental"\n[intent]\npurpose = "x"\ngrain = ["id"]\n[incremental]\nunique_key = ["id"]\nwatermark = "nope"\n'}, "bad", ["bad"]),
+    "R602": ({"models/bad.sql": "SELECT customer_id AS id, CAST(1.5 AS DOUBLE) AS d, 'x' AS s, customer_id AS n FROM stg_customers\n",
+              "models/bad.toml": 'materialized = "incremental"\n[intent]\npurpose = "x"\ngrain = ["id"]\n[incremental]\nunique_key = ["d"]\n'}, "bad", ["bad"]),
+    "R603": ({"models/bad.sql": "SELECT customer_id AS id, CAST(1.5 AS DOUBLE) AS d, 'x' AS s, customer_id AS n FROM stg_customers\n",
+              "models/bad.toml": 'materialized = "incremental"\n[intent]\npurpose = "x"\ngrain = ["id"]\n[incremental]\nunique_key = ["id"]\nwatermark = "s"\n'}, "bad", ["bad"]),
+    "R604": ({"models/bad.sql": "SELECT customer_id AS id, CAST(1.5 AS DOUBLE) AS d, 'x' AS s, customer_id AS n FROM stg_customers\n",
+              "models/bad.toml": 'materialized = "incremental"\n[intent]\npurpose = "x"\ngrain = ["id"]\n[incremental]\nunique_key = ["id"]\nwatermark = "n"\nlookback = "2 days"\n'}, "bad", ["bad"]),
+    "W600": ({"models/bad.sql": "SELECT customer_id AS id, CAST(1.5 AS DOUBLE) AS d, 'x' AS s, customer_id AS n FROM stg_customers\n",
+              "models/bad.toml": 'materialized = "incremental"\n[intent]\npurpose = "x"\ngrain = ["id"]\n[incremental]\nunique_key = ["n"]\n'}, "bad", ["bad"]),
 }
 
 
