@@ -64,6 +64,10 @@ def test_add_columns_and_clone(adapter: WarehouseAdapter) -> None:
 
 
 def test_a_failed_transaction_undoes_the_merge(adapter: WarehouseAdapter) -> None:
+    if not adapter.SUPPORTS_TRANSACTIONAL_DDL:
+        pytest.skip("no multi-statement transactions on this warehouse (Spark): a merge is "
+                    "built aside and swapped in, and a failed batch leaves the table as it "
+                    "was (the test above)")
     _setup(adapter)
     with pytest.raises(WarehouseError), adapter.transaction():
         adapter.merge_rows("inc", "t", "b", ["id"], COLS)
