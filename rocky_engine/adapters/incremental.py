@@ -25,7 +25,7 @@ runs inside the caller's transaction, so a failure leaves the stored table as it
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
@@ -109,12 +109,12 @@ class IncrementalSQL:
     # merge | rebuild: how ``merge_rows`` works (for the docs and the run report).
     MERGE_METHOD = "merge"
 
-    def execute(self, sql: str | exp.Expr, params: Sequence[Any] | None = None) -> None:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # provided by the adapter class the mixin is part of
+        def execute(self, sql: str | exp.Expr,
+                    params: Sequence[Any] | None = None) -> None: ...
 
-    def create_table_as(self, schema: str, name: str, query: exp.Query | str, *,
-                        replace: bool = False) -> int | None:
-        raise NotImplementedError
+        def create_table_as(self, schema: str, name: str, query: exp.Query | str, *,
+                            replace: bool = False) -> int | None: ...
 
     def merge_rows(self, schema: str, target: str, staged: str, key: Sequence[str],
                    columns: Sequence[str]) -> None:
