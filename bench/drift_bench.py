@@ -30,17 +30,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import duckdb  # noqa: E402
+import duckdb
 
-from rocky_engine.context import Context  # noqa: E402
+from rocky_engine.context import Context
 
 
-def build(root: Path, tables: int, rows: int) -> None:
+def build(root: Path, tables: int, rows: int, *, threads: int | None = None) -> None:
     (root / "models").mkdir(parents=True)
     (root / "sources").mkdir()
     (root / "rocky.toml").write_text(
         '[project]\nname = "drift_bench"\ndialect = "duckdb"\n\n'
-        '[warehouse]\ntype = "duckdb"\npath = "warehouse.duckdb"\n')
+        '[warehouse]\ntype = "duckdb"\npath = "warehouse.duckdb"\n'
+        + (f"\n[drift]\nthreads = {threads}\n" if threads else ""))
     lines = ['schema = "raw"', ""]
     for i in range(tables):
         lines += [f"[tables.t{i:03d}.columns]", 'id = "BIGINT"', 'amount = "DECIMAL(12,2)"',
@@ -75,16 +76,19 @@ def main() -> None:
     parser.add_argument("--tables", type=int, default=100)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="[drift] threads (default: rocky's, the cores up to 4)")
     parser.add_argument("--keep", action="store_true", help="keep the generated project")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="rocky-drift-bench-"))
     root = tmp / "p"
     try:
         t0 = time.perf_counter()
-        build(root, args.tables, args.rows)
+        build(root, args.tables, args.rows, threads=args.threads)
         print(f"warehouse: {args.tables} tables x {args.rows:,} rows "
               f"({(root / 'warehouse.duckdb').stat().st_size / 1e6:.0f} MB) built in "
               f"{time.perf_counter() - t0:.1f} s; cores {os.cpu_count()}, "
+              f"[drift] threads {threads_label(args.threads)}, "
               f"load {os.getloadavg()[0]:.1f}")
         ctx = Context.load(root)
         t0 = time.perf_counter()
@@ -123,6 +127,10 @@ def main() -> None:
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def threads_label(threads: int | None) -> str:
+    return str(threads) if threads else f"default ({min(4, os.cpu_count() or 1)})"
 
 
 def _runs(values: list[float]) -> str:

@@ -19,7 +19,10 @@ from rocky_engine.errors import (
     WarehouseError,
 )
 
-__all__ = [
+__all__ = [  # the typed compile names are imported on first use (see __getattr__)
+    "CompileResult",
+    "CompiledColumn",
+    "CompiledModel",
     "ConfigError",
     "Diagnostic",
     "Location",
@@ -34,12 +37,8 @@ __all__ = [
     "UsageError",
     "WarehouseError",
     "__version__",
-    "load_project",
-    # typed compile (imported on first use: it loads sqlglot's optimizer)
-    "CompileResult",
-    "CompiledColumn",
-    "CompiledModel",
     "compile_project",
+    "load_project",
 ]
 
 # Imported on first use, so `import rocky_engine` (every CLI start) stays cheap:

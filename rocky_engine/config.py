@@ -210,6 +210,9 @@ class DriftConfig(_Strict):
     format: bool = True
     format_share: float = Field(default=0.05, gt=0, le=1)
     sample_rows: int = Field(default=10_000, ge=1000)  # rows profiled per large table
+    # Tables profiled at once, each on its own connection (default: the machine's
+    # cores, at most 4).
+    threads: int | None = Field(default=None, ge=1, le=MAX_THREADS)
 
 
 class RockyConfig(_Strict):

@@ -21,6 +21,8 @@ Optional capability (read with ``getattr``, so an adapter without them still wor
 * ``SAMPLE_METHOD``: a ``TABLESAMPLE`` method of the adapter's dialect that accepts a
   percentage and a seed (DuckDB and PostgreSQL ``"SYSTEM"``); drift fingerprints of large
   tables are then read from a repeatable sample instead of the whole table.
+* ``MATERIALIZED_CTE``: the dialect accepts ``WITH x AS MATERIALIZED (...)``; the sample
+  is then drawn once per table and every figure reads it (else each figure re-draws it).
 """
 
 from __future__ import annotations

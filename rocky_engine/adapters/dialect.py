@@ -162,7 +162,6 @@ def _pg_qualify(node: exp.Expr) -> exp.Expr:
 
 _PG_MISSING = {
     exp.Struct: "struct literal",
-    exp.TableSample: "USING SAMPLE / TABLESAMPLE",
     exp.PivotAny: "PIVOT",
     exp.Pivot: "PIVOT / UNPIVOT",
     exp.Lambda: "lambda function",
@@ -175,6 +174,13 @@ def _pg_refuse(node: exp.Expr) -> str | None:
     for kind, name in _PG_MISSING.items():
         if type(node) is kind:
             return name
+    if isinstance(node, exp.TableSample):
+        # Postgres samples a percentage by SYSTEM (pages) or BERNOULLI (rows), as DuckDB's
+        # `USING SAMPLE 10%` (SYSTEM) does; a row count or another method has no equivalent.
+        method = node.args.get("method")
+        if not (method is not None and method.name.upper() in ("SYSTEM", "BERNOULLI")
+                and node.args.get("percent") is not None and node.args.get("size") is None):
+            return "USING SAMPLE / TABLESAMPLE (Postgres: SYSTEM or BERNOULLI, a percentage)"
     if isinstance(node, exp.Star) and (node.args.get("except_") or node.args.get("replace")
                                        or node.args.get("rename")):
         return "SELECT * EXCLUDE/REPLACE (unexpanded)"

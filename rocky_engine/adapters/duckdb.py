@@ -30,6 +30,8 @@ class DuckDBAdapter(IncrementalSQL):
     # seed) to fingerprint large tables. SYSTEM picks whole vectors: it reads ~1% of a big
     # table, where BERNOULLI would read every row (see docs/drift.md for the trade-off).
     SAMPLE_METHOD = "SYSTEM"
+    # ... drawn once per table into a WITH ... AS MATERIALIZED, read by every figure.
+    MATERIALIZED_CTE = True
 
     def __init__(self, path: str | Path, *, read_only: bool = False, sandboxed: bool = False,
                  create: bool = True) -> None:

@@ -69,6 +69,10 @@ class PostgresAdapter(IncrementalSQL):
     SUPPORTS_ZERO_COPY_VIEWS = True
     SINGLE_WRITER_PROCESS = False
     SUPPORTS_ADVISORY_LOCK = True
+    # Drift profiling of large tables: a repeatable page sample (TABLESAMPLE SYSTEM ...
+    # REPEATABLE), drawn once per table into a WITH ... AS MATERIALIZED (PostgreSQL 12+).
+    SAMPLE_METHOD = "SYSTEM"
+    MATERIALIZED_CTE = True
 
     def __init__(self, dsn: str = "", *, connect_timeout: float = 10,
                  describe: str | None = None) -> None:

@@ -84,5 +84,6 @@ def lateral(node: exp.Expr) -> exp.Expr:
     own |= {c.alias_or_name.lower() for c in inner.find_all(exp.CTE)}
     if not any(c.table and c.table.lower() not in own for c in inner.find_all(exp.Column)):
         return node
+    alias = node.args.get("alias")
     return exp.Lateral(this=exp.Subquery(this=inner.copy()),
-                       alias=node.args.get("alias").copy() if node.args.get("alias") else None)
+                       alias=alias.copy() if alias is not None else None)

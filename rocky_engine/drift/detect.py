@@ -8,7 +8,10 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +32,7 @@ from rocky_engine.drift.report import (
 )
 from rocky_engine.drift.values import value_changes
 from rocky_engine.errors import RockyError, WarehouseError
-from rocky_engine.project import Project, SourceTable
+from rocky_engine.project import Project
 
 if TYPE_CHECKING:
     from rocky_engine.compiler.ir import CompileResult
@@ -75,10 +78,9 @@ def detect_drift(project: Project, adapter: WarehouseAdapter, *, read_values: bo
     if record and read_values:
         drifted = {c.table.lower() for c in changes if c.kind == COLUMN_VALUES_CHANGED}
         try:
-            for key, prints in current.items():
-                if key not in drifted and prints:
-                    table = live[key]
-                    fingerprints.store(adapter, table.schema, table.name, prints)
+            fingerprints.store_many(adapter, {
+                (live[key].schema, live[key].name): prints
+                for key, prints in current.items() if key not in drifted and prints})
         except WarehouseError as exc:
             notes.append(f"value fingerprints not recorded: {exc.message}")
     return DriftReport(changes=tuple(changes), impact=tuple(impact), notes=tuple(notes),
@@ -110,34 +112,70 @@ def record_fingerprints(project: Project, adapter: WarehouseAdapter, tables: Ite
     keys: dict[str, set[str]] = {}
     if key_columns(project):
         keys = _keys(project, _compile(project, None), [])
-    count = 0
-    for key, prints in _profile(project, adapter, list(tables), live, keys, []).items():
-        table = live[key]
-        if prints:
-            fingerprints.store(adapter, table.schema, table.name, prints)
-            count += len(prints)
-    return count
+    found = {(live[key].schema, live[key].name): prints
+             for key, prints in _profile(project, adapter, list(tables), live, keys, []).items()
+             if prints}
+    fingerprints.store_many(adapter, found)
+    return sum(len(prints) for prints in found.values())
 
 
 def _profile(project: Project, adapter: WarehouseAdapter, tables: Iterable[str],
              live: dict[str, LiveTable], keys: dict[str, set[str]], notes: list[str]) -> Prints:
     """Current fingerprints of the given declared tables (a table that cannot be read is
-    skipped with a note)."""
-    out: Prints = {}
+    skipped with a note). Tables are read ``[drift] threads`` at a time, each worker on
+    its own connection (``adapter.clone()``); the result keeps the order of ``tables``."""
     sample_rows = project.config.drift.sample_rows
+    todo: list[tuple[str, LiveTable]] = []
     for key in tables:
         table = live.get(key.lower())
-        source: SourceTable | None = project.sources.get(key.lower())
-        if table is None or source is None:
-            continue
+        if table is not None and key.lower() in project.sources:
+            todo.append((key.lower(), table))
+
+    def one(on: WarehouseAdapter, key: str, table: LiveTable) -> dict[str, Fingerprint] | str:
         try:
-            out[key.lower()] = fingerprints.compute_table(
-                adapter, table.schema, table.name, [c.name for c in table.columns],
+            return fingerprints.compute_table(
+                on, table.schema, table.name, [c.name for c in table.columns],
                 types={c.name: c.type for c in table.columns},
-                keys=frozenset(keys.get(key.lower(), ())), sample_rows=sample_rows)
+                keys=frozenset(keys.get(key, ())), sample_rows=sample_rows)
         except WarehouseError as exc:
-            notes.append(f"values of {key} not read: {exc.message}")
+            return f"values of {key} not read: {exc.message}"
+
+    workers = min(len(todo), project.config.drift.threads or min(4, os.cpu_count() or 1))
+    if workers <= 1:
+        found = [one(adapter, key, table) for key, table in todo]
+    else:
+        found = _in_parallel(adapter, workers, [(key, table) for key, table in todo], one)
+    out: Prints = {}
+    for (key, _), result in zip(todo, found, strict=True):
+        if isinstance(result, str):
+            notes.append(result)
+        else:
+            out[key] = result
     return out
+
+
+def _in_parallel(adapter: WarehouseAdapter, workers: int, jobs: list[tuple[str, LiveTable]],
+                 one: Callable[[WarehouseAdapter, str, LiveTable], Any]) -> list[Any]:
+    """``one(connection, *job)`` for every job on ``workers`` threads, one clone of the
+    adapter per thread (all closed after), results in the order of ``jobs``."""
+    local = threading.local()
+    clones: list[WarehouseAdapter] = []
+    lock = threading.Lock()
+
+    def run(job: tuple[str, LiveTable]) -> Any:
+        on = getattr(local, "adapter", None)
+        if on is None:
+            on = local.adapter = adapter.clone()
+            with lock:
+                clones.append(on)
+        return one(on, *job)
+
+    try:
+        with ThreadPoolExecutor(workers, thread_name_prefix="rocky-profile") as pool:
+            return list(pool.map(run, jobs))
+    finally:
+        for clone in clones:
+            clone.close()
 
 
 def _value_changes(project: Project, current: Prints,

@@ -24,6 +24,7 @@ computes it, sampled on large tables).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -161,30 +162,43 @@ def load(adapter: WarehouseAdapter) -> dict[tuple[str, str, str], Fingerprint]:
 def store(adapter: WarehouseAdapter, schema: str, table: str,
           prints: dict[str, Fingerprint]) -> None:
     """Replace the stored fingerprints of one table (one transaction)."""
+    store_many(adapter, {(schema, table): prints})
+
+
+def store_many(adapter: WarehouseAdapter,
+               tables: Mapping[tuple[str, str], dict[str, Fingerprint]]) -> None:
+    """Replace the stored fingerprints of each ``(schema, table)`` given, all in one
+    transaction and one insert."""
+    if not tables:
+        return
     adapter.create_schema(STATE_SCHEMA)
     columns = [exp.ColumnDef(this=exp.to_identifier(name), kind=exp.DataType.build(kind))
                for name, kind in _STATE_COLUMNS]
     adapter.execute(exp.Create(this=exp.Schema(this=_state_table(), expressions=columns),
                                kind="TABLE", exists=True))
     now = datetime.now(UTC).replace(tzinfo=None)
+    one = exp.and_(
+        exp.EQ(this=exp.func("lower", exp.column("schema_name")), expression=exp.Placeholder()),
+        exp.EQ(this=exp.func("lower", exp.column("table_name")), expression=exp.Placeholder()))
     with adapter.transaction():
-        adapter.execute(
-            exp.delete(_state_table()).where(
-                exp.and_(
-                    exp.EQ(this=exp.func("lower", exp.column("schema_name")),
-                           expression=exp.Placeholder()),
-                    exp.EQ(this=exp.func("lower", exp.column("table_name")),
-                           expression=exp.Placeholder()),
-                )
-            ),
-            [schema.lower(), table.lower()],
-        )
-        if prints:  # one statement for the table's columns
-            rows = [tuple(exp.Placeholder() for _ in range(5)) for _ in prints]
-            params: list[object] = []
-            for column, fp in prints.items():
-                params += [schema, table, column, fp.to_text(), now]
-            adapter.execute(exp.insert(exp.values(rows), _state_table()), params)
+        names: list[tuple[str, str]] = list(tables)
+        for start in range(0, len(names), _BATCH):
+            chunk = names[start:start + _BATCH]
+            adapter.execute(
+                exp.delete(_state_table()).where(exp.or_(*(one.copy() for _ in chunk))),
+                [part.lower() for name in chunk for part in name])
+        rows: list[tuple[object, ...]] = [
+            (schema, table, column, fp.to_text(), now)
+            for (schema, table), prints in tables.items() for column, fp in prints.items()]
+        for start in range(0, len(rows), _BATCH):
+            batch = rows[start:start + _BATCH]
+            adapter.execute(
+                exp.insert(exp.values([tuple(exp.Placeholder() for _ in range(5))
+                                       for _ in batch]), _state_table()),
+                [value for row in batch for value in row])
+
+
+_BATCH = 500  # rows (or tables) per statement: well under every driver's parameter limit
 
 
 def safe_compute_table(adapter: WarehouseAdapter, schema: str, table: str,

@@ -86,7 +86,8 @@ def profile_table(adapter: WarehouseAdapter, schema: str, table: str, columns: l
         out[column] = Fingerprint(
             rows=total,
             nulls=sample_nulls if sample is None else round(sample_nulls * total / max(read, 1)),
-            distinct=int(stats["m"] or 0), min=stats["x"], max=stats["y"],
+            distinct=int((found.get((i, "d")) or [_EMPTY])[0]["n"] or 0),
+            min=stats["x"], max=stats["y"],
             sketch=tuple(sorted(str(r["x"]) for r in found.get((i, "h"), []))),
             kind=kinds[column], sampled=read, sample_nulls=sample_nulls,
             magnitude=tuple(float(q) for q in quantiles)
@@ -143,63 +144,81 @@ def _sample(adapter: WarehouseAdapter, schema: str, table: str, total: int,
 
 def _read(adapter: WarehouseAdapter, source: exp.Table, columns: list[str],
           kinds: Mapping[str, str], *, sampled: bool) -> dict[tuple[int, str], list[_Row]]:
-    """Every figure of every column, keyed by (column index, tag), in two queries.
+    """Every figure of every column, keyed by (column index, tag), in one query.
 
-    One wide aggregate gives the per-column statistics (``st``: one consistent scan); one
-    ``UNION ALL`` gives the lists: sketch hashes (``h``), values (``v``) and shapes
-    (``s``), each list counted with its own total (a sample is drawn per scan).
+    The rows read (the sample, or the table) are grouped once, by every column at a time
+    (``GROUPING SETS`` over the values as text): that one pass gives each column's
+    distinct count (``d``), its values with their counts (``v``), the bottom-k of their
+    hashes (``h``) and, from the distinct values only, its shapes (``s``). The
+    statistics that need every row (``st``: min/max, counts, quantiles) are one plain
+    aggregate per column. With ``MATERIALIZED_CTE`` the sample is drawn once and the
+    grouping kept, so every figure reads the same rows.
     """
-    rel: exp.Expr = exp.select("*").from_(source.copy()).subquery("_rocky_s") if sampled \
-        else source.copy()
-    wide: list[exp.Expr] = [exp.func("COUNT", exp.Star())]
+    materialized = bool(getattr(adapter, "MATERIALIZED_CTE", False))
+    rows = exp.to_table("_rocky_s")
+    groups = exp.to_table("_rocky_g")
+    names = [f"v{i}" for i in range(len(columns))]
     parts: list[exp.Select] = []
     for i, column in enumerate(columns):
         col = exp.column(column, quoted=True)
-        present = exp.Not(this=exp.Is(this=col.copy(), expression=exp.Null()))
-        wide += [exp.func("COUNT", col.copy()),
-                 exp.func("COUNT", exp.Distinct(expressions=[col.copy()])),
-                 _cast(exp.func("MIN", col.copy()), "VARCHAR"),
-                 _cast(exp.func("MAX", col.copy()), "VARCHAR")]
         magnitude = exp.func("ABS", exp.Nullif(this=_cast(col.copy(), "DOUBLE"),
                                                expression=exp.Literal.number(0)))
-        for q in _QUANTILES:
-            wide.append(exp.WithinGroup(
-                this=exp.PercentileCont(this=exp.Literal.number(q)),
-                expression=exp.Order(expressions=[exp.Ordered(this=magnitude.copy())]))
-                if kinds[column] == "number" else exp.Null())
-        digest = exp.Substring(this=exp.MD5(this=_cast(col.copy(), "VARCHAR")),
+        quantiles = [exp.WithinGroup(
+            this=exp.PercentileCont(this=exp.Literal.number(q)),
+            expression=exp.Order(expressions=[exp.Ordered(this=magnitude.copy())]))
+            if kinds[column] == "number" else exp.Null() for q in _QUANTILES]
+        parts.append(_branch(i, "st", {
+            "x": exp.func("MIN", col.copy()), "y": exp.func("MAX", col.copy()),
+            "n": exp.func("COUNT", col.copy()), "total": exp.func("COUNT", exp.Star()),
+            **{f"q{j}": q for j, q in enumerate(quantiles)}}).from_(rows.copy(), copy=False))
+        value = exp.column(names[i])
+        present = exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null()))
+        parts.append(_branch(i, "d", {"n": exp.func("COUNT", exp.Star())})
+                     .from_(groups.copy(), copy=False).where(present.copy(), copy=False))
+        digest = exp.Substring(this=exp.MD5(this=value.copy()),
                                start=exp.Literal.number(1), length=exp.Literal.number(16))
-        hashes = (exp.select(digest.as_("x"), copy=False).distinct(copy=False)
-                  .from_(rel.copy(), copy=False).where(present, copy=False)
-                  .order_by("x", copy=False).limit(K, copy=False))
+        hashes = (exp.select(digest.as_("x"), copy=False).from_(groups.copy(), copy=False)
+                  .where(present.copy(), copy=False).order_by("x", copy=False)
+                  .limit(K, copy=False))
         parts.append(_branch(i, "h", {"x": exp.column("x")}).from_(
             hashes.subquery(f"h{i}", copy=False), copy=False))
-        listed: list[tuple[str, exp.Expr, int]] = \
-            [("v", _cast(col.copy(), "VARCHAR"), LOW_CARDINALITY + 1)] \
-            if kinds[column] in ("text", "boolean") else []
+        if kinds[column] in ("text", "boolean"):
+            listed = (exp.select(value.as_("x"), exp.column("n"), copy=False)
+                      .from_(groups.copy(), copy=False).where(present.copy(), copy=False)
+                      .order_by(exp.Ordered(this=exp.column("n"), desc=True), "x", copy=False)
+                      .limit(LOW_CARDINALITY + 1, copy=False))
+            parts.append(_branch(i, "v", {"x": exp.column("x"), "n": exp.column("n")})
+                         .from_(listed.subquery(f"v{i}", copy=False), copy=False))
         if kinds[column] == "text":
-            listed.append(("s", _shape(col.copy()), SHAPES))
-        for tag, value, limit in listed:
-            query = (exp.select(value.as_("x"), exp.func("COUNT", exp.Star()).as_("n"),
-                                _total(), copy=False)
-                     .from_(rel.copy(), copy=False).where(present.copy(), copy=False)
-                     .group_by(exp.Literal.number(1), copy=False)
-                     .order_by(exp.Ordered(this=exp.column("n"), desc=True), "x", copy=False)
-                     .limit(limit, copy=False))
-            parts.append(_branch(i, tag, {k: exp.column(k) for k in ("x", "n", "total")})
-                         .from_(query.subquery(f"{tag}{i}", copy=False), copy=False))
-    out: dict[tuple[int, str], list[_Row]] = {}
-    row = adapter.fetchall(exp.Select(expressions=wide).from_(rel.copy(), copy=False))[0]
-    for i in range(len(columns)):
-        n, m, lo, hi, q0, q1, q2 = row[1 + 7 * i: 8 + 7 * i]
-        out[(i, "st")] = [{"x": lo, "y": hi, "n": n, "m": m, "total": row[0],
-                           "q0": q0, "q1": q1, "q2": q2}]
+            shapes = (exp.select(_shape(value.copy()).as_("x"),
+                                 exp.func("SUM", exp.column("n")).as_("n"), copy=False)
+                      .from_(groups.copy(), copy=False).where(present.copy(), copy=False)
+                      .group_by(exp.Literal.number(1), copy=False)
+                      .order_by(exp.Ordered(this=exp.column("n"), desc=True), "x", copy=False)
+                      .limit(SHAPES, copy=False))
+            parts.append(_branch(i, "s", {"x": exp.column("x"), "n": exp.column("n")})
+                         .from_(shapes.subquery(f"s{i}", copy=False), copy=False))
     union: exp.Query = parts[0]
     for part in parts[1:]:  # built in place: exp.union() would copy the growing tree
         union = exp.Union(this=union, expression=part, distinct=False)
-    names = [name for name, _ in _FIELDS]
-    for i, tag, *rest in adapter.fetchall(union):
-        out.setdefault((int(i), str(tag)), []).append(dict(zip(names, rest)))
+    as_text = exp.select(*(_cast(exp.column(c, quoted=True), "VARCHAR").as_(n, copy=False)
+                           for c, n in zip(columns, names)), copy=False).from_(rows.copy())
+    grouping = exp.select(*names, exp.func("COUNT", exp.Star()).as_("n"), copy=False).from_(
+        as_text.subquery("_rocky_t", copy=False), copy=False)
+    grouping.set("group", exp.Group(expressions=[exp.GroupingSets(expressions=[
+        exp.Paren(this=exp.column(n)) for n in names])]))
+    query = (exp.select("*").from_(union.subquery("_rocky_u", copy=False), copy=False)
+             .with_("_rocky_s", as_=exp.select("*").from_(source.copy()), copy=False,
+                    materialized=materialized and sampled)
+             .with_("_rocky_g", as_=grouping, copy=False, materialized=materialized))
+    fields = [name for name, _ in _FIELDS]
+    out: dict[tuple[int, str], list[_Row]] = {}
+    for i, tag, *rest in adapter.fetchall(query):
+        out.setdefault((int(i), str(tag)), []).append(dict(zip(fields, rest)))
+    for (i, tag), found in out.items():  # each list's share is of the non-NULL rows read
+        if tag in ("v", "s"):
+            for row in found:
+                row["total"] = out[(i, "st")][0]["n"]
     return out
 
 
@@ -226,12 +245,6 @@ def _shape(col: exp.Expr) -> exp.Expr:
         out = exp.RegexpReplace(this=out, expression=exp.Literal.string(pattern),
                                 replacement=exp.Literal.string(repl))
     return out
-
-
-def _total() -> exp.Expr:
-    """The non-NULL rows the list was counted over."""
-    return exp.Window(this=exp.func("SUM", exp.func("COUNT", exp.Star())),
-                      over="OVER").as_("total")
 
 
 def _dup_rate(adapter: WarehouseAdapter, ref: exp.Table, column: str, kind: str,

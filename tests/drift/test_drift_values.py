@@ -279,3 +279,41 @@ def test_large_tables_are_sampled_and_still_judged(tmp_path: Path) -> None:
                  "note = CASE WHEN id % 2 = 0 THEN NULL ELSE note END")
     conn.close()
     assert sorted(_value_kinds(_drift(tmp_path))) == [("amount", "scale"), ("note", "nulls")]
+
+
+def test_tables_profiled_in_parallel_give_what_one_at_a_time_gives(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``[drift] threads``: each worker on its own connection (a clone), the same
+    fingerprints as one table at a time."""
+    _project(tmp_path)
+    _append(tmp_path, _rows(random.Random(3), 0, 2_000))
+    conn = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    for i in range(5):
+        conn.execute(f"CREATE TABLE raw.events_{i} AS SELECT * FROM raw.events "
+                     f"WHERE id % {i + 2} = 0")
+    conn.close()
+    source = (tmp_path / "sources" / "raw.toml").read_text()
+    columns = source[source.index("[tables.events.columns]"):].split("\n", 1)[1]
+    (tmp_path / "sources" / "raw.toml").write_text(source + "".join(
+        f"\n[tables.events_{i}.columns]\n{columns}" for i in range(5)))
+    clones: list[int] = []
+    real_clone = DuckDBAdapter.clone
+
+    def counted(self: DuckDBAdapter) -> DuckDBAdapter:
+        clones.append(1)
+        return real_clone(self)
+
+    monkeypatch.setattr(DuckDBAdapter, "clone", counted)
+    config = tmp_path / "rocky.toml"
+    base = config.read_text()
+    stored = []
+    for threads in (1, 3):
+        config.write_text(base.replace("[drift]\n", f"[drift]\nthreads = {threads}\n"))
+        clones.clear()
+        assert _drift(tmp_path).changes == ()
+        assert len(clones) == (0 if threads == 1 else 3)
+        with DuckDBAdapter(tmp_path / "warehouse.duckdb", create=False) as adapter:
+            from rocky_engine.drift import fingerprints
+
+            stored.append(fingerprints.load(adapter))
+    assert len(stored[0]) == 6 * 5 and stored[0] == stored[1]

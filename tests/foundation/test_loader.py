@@ -103,9 +103,9 @@ def test_debug_shows_traceback(tmp_path: Path) -> None:
     target = tmp_path / "p"
     shutil.copytree(PROJECTS / "bad_unknown_key", target)
     cmd = [sys.executable, "-m", "rocky_engine", "seed", "--project", str(target)]
-    plain = subprocess.run(cmd, capture_output=True, text=True)
+    plain = subprocess.run(cmd, check=False, capture_output=True, text=True)
     assert plain.returncode == 2 and "Traceback" not in plain.stderr
-    debug = subprocess.run(cmd + ["--debug"], capture_output=True, text=True)
+    debug = subprocess.run(cmd + ["--debug"], check=False, capture_output=True, text=True)
     assert "Traceback" in debug.stderr
 
 

@@ -106,3 +106,40 @@ def test_rename_under_built_views_is_still_reported(pg_known_shop: Path) -> None
         ("column_renamed", "amount", "order_total")]
     assert "stg_orders.amount" in {f"{i.model}.{i.column}" for i in report.impact
                                    if i.status == "broken"}
+
+
+def test_a_large_table_is_profiled_from_one_repeatable_sample(pg_dsn: str) -> None:
+    """Above five times ``sample_rows`` Postgres reads a TABLESAMPLE SYSTEM ... REPEATABLE
+    page sample, drawn once (WITH ... AS MATERIALIZED) for every figure."""
+    from rocky_engine.adapters.postgres import PostgresAdapter
+    from rocky_engine.drift.profiling import profile_table
+
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA big")
+        conn.execute("""CREATE TABLE big.events AS SELECT i AS id,
+                        (ARRAY['placed', 'shipped', 'returned'])[1 + i % 3] AS status,
+                        CASE WHEN i % 10 = 0 THEN NULL ELSE 'N-' || (i % 50) END AS code
+                        FROM generate_series(1, 200000) AS i""")
+    seen: list[str] = []
+    with PostgresAdapter(pg_dsn) as adapter:
+        real = adapter.fetchall
+
+        def spy(sql, params=None):  # type: ignore[no-untyped-def]
+            seen.append(sql if isinstance(sql, str) else sql.sql("postgres"))
+            return real(sql, params)
+
+        adapter.fetchall = spy  # type: ignore[method-assign]
+        columns = ["id", "status", "code"]
+        prints = profile_table(adapter, "big", "events", columns, keys={"id"},
+                               sample_rows=2_000)
+        again = profile_table(adapter, "big", "events", columns, keys={"id"},
+                              sample_rows=2_000)
+    assert any("TABLESAMPLE SYSTEM" in q and "REPEATABLE" in q and "AS MATERIALIZED" in q
+               for q in seen), seen
+    assert prints == again  # repeatable: an unchanged table gives the same fingerprints
+    ids, status, code = prints["id"], prints["status"], prints["code"]
+    assert ids.rows == 200_000 and 1_000 <= ids.sampled < 200_000
+    assert ids.dup_rate == 0.0 and ids.distinct == ids.sampled  # one draw: every id once
+    assert sorted(v for v, _ in status.top) == ["placed", "returned", "shipped"]
+    assert status.distinct == 3 and sum(share for _, share in status.top) == 10_000
+    assert abs(code.null_rate - 0.1) < 0.03 and code.shapes[0][0] == "A-9"
