@@ -10,7 +10,7 @@
 {% macro hash(field) %}md5(cast({{ field }} as VARCHAR)){% endmacro %}
 {% macro concat(fields) %}{{ fields | join(' || ') }}{% endmacro %}
 {% macro cast(field, type) %}cast({{ field }} as {{ type }}){% endmacro %}
-{% macro safe_cast(field, type) %}try_cast({{ field }} as {{ type }}){% endmacro %}
+{% macro safe_cast(field, type) %}cast({{ field }} as {{ type }}){% endmacro %}
 {% macro cast_bool_to_text(field) %}cast({{ field }} as VARCHAR){% endmacro %}
 {% macro current_timestamp() %}now(){% endmacro %}
 {% macro date_trunc(datepart, date) %}date_trunc('{{ datepart }}', {{ date }}){% endmacro %}
@@ -24,7 +24,7 @@
 {% macro replace(field, old_chars, new_chars) %}replace({{ field }}, {{ old_chars }}, {{ new_chars }}){% endmacro %}
 {% macro right(string_text, length_expression) %}right({{ string_text }}, {{ length_expression }}){% endmacro %}
 {% macro position(substring_text, string_text) %}position({{ substring_text }} in {{ string_text }}){% endmacro %}
-{% macro split_part(string_text, delimiter_text, part_number) %}split_part({{ string_text }}, {{ delimiter_text }}, {{ part_number }}){% endmacro %}
+{% macro split_part(string_text, delimiter_text, part_number) %}string_split({{ string_text }}, {{ delimiter_text }})[ {{ part_number }} ]{% endmacro %}
 {% macro listagg(measure, delimiter_text="','", order_by_clause=none, limit_num=none) %}string_agg({{ measure }}, {{ delimiter_text }}{% if order_by_clause %} {{ order_by_clause }}{% endif %}){% endmacro %}
 {% macro last_day(date, datepart) %}cast(date_trunc('{{ datepart }}', {{ date }}) + interval 1 {{ datepart }} - interval 1 day as date){% endmacro %}
 {% macro except() %}except{% endmacro %}

@@ -210,7 +210,12 @@ class _Adapter:
         if not isinstance(relation, Relation):
             raise Refused(f"calls adapter.get_columns_in_relation({relation!r}), which needs the "
                           "warehouse while compiling")
-        return [_Column(c, relation.identifier) for c in relation.columns()]
+        try:
+            names = relation.columns()
+        except Refused as exc:
+            raise Refused(f"calls adapter.get_columns_in_relation({relation.identifier}), "
+                          f"which {exc}") from None
+        return [_Column(c, relation.identifier) for c in names]
 
     def __getattr__(self, item: str) -> Any:
         raise Refused(f"uses adapter.{item}, which needs the warehouse while compiling")
@@ -327,7 +332,7 @@ def _needs_warehouse(what: str) -> Callable[..., Any]:
 
 
 def _compiler_error(msg: str = "", *_: Any) -> None:
-    raise Refused(f"raises a compiler error: {msg}")
+    raise Refused(f"raises a compiler error: {' '.join(str(msg).split())}")
 
 
 class _Exceptions:
@@ -653,6 +658,12 @@ def _target(root: Path, project: dict[str, Any]) -> dict[str, Any]:
         out.setdefault("schema", "main")
         break
     return out
+
+
+def target_database(root: Path, project: dict[str, Any]) -> str:
+    """The DuckDB database name the project's profile builds into (``dbt`` when in memory)."""
+    name = str(_target(root, project).get("database") or "")
+    return name if name and name.lower() != "memory" and "/" not in name else "dbt"
 
 
 def jinja_ir(root: Path, project: dict[str, Any], dbt_executable: str | None = None,
