@@ -1,17 +1,19 @@
 {# dbt's own cross-database macros (the `dbt` namespace) that packages such as dbt_utils
-   call, as dbt-core and dbt-duckdb implement them for DuckDB and Postgres-like warehouses. #}
-{% macro type_string() %}VARCHAR{% endmacro %}
-{% macro type_int() %}INTEGER{% endmacro %}
-{% macro type_bigint() %}BIGINT{% endmacro %}
-{% macro type_float() %}DOUBLE{% endmacro %}
-{% macro type_numeric() %}NUMERIC(28,6){% endmacro %}
-{% macro type_boolean() %}BOOLEAN{% endmacro %}
-{% macro type_timestamp() %}TIMESTAMP{% endmacro %}
-{% macro hash(field) %}md5(cast({{ field }} as VARCHAR)){% endmacro %}
+   call, written for rocky to give the SQL dbt-core and dbt-duckdb give on DuckDB (the type
+   names are dbt's: `float` is DuckDB's 4-byte REAL, as in dbt). Used when no dbt installation
+   is found; the installed dbt's own macros are read otherwise. #}
+{% macro type_string() %}TEXT{% endmacro %}
+{% macro type_int() %}integer{% endmacro %}
+{% macro type_bigint() %}bigint{% endmacro %}
+{% macro type_float() %}float{% endmacro %}
+{% macro type_numeric() %}numeric(28,6){% endmacro %}
+{% macro type_boolean() %}boolean{% endmacro %}
+{% macro type_timestamp() %}timestamp{% endmacro %}
+{% macro hash(field) %}md5(cast({{ field }} as TEXT)){% endmacro %}
 {% macro concat(fields) %}{{ fields | join(' || ') }}{% endmacro %}
 {% macro cast(field, type) %}cast({{ field }} as {{ type }}){% endmacro %}
 {% macro safe_cast(field, type) %}cast({{ field }} as {{ type }}){% endmacro %}
-{% macro cast_bool_to_text(field) %}cast({{ field }} as VARCHAR){% endmacro %}
+{% macro cast_bool_to_text(field) %}cast({{ field }} as TEXT){% endmacro %}
 {% macro current_timestamp() %}now(){% endmacro %}
 {% macro date_trunc(datepart, date) %}date_trunc('{{ datepart }}', {{ date }}){% endmacro %}
 {% macro dateadd(datepart, interval, from_date_or_timestamp) %}date_add({{ from_date_or_timestamp }}, interval ({{ interval }}) {{ datepart }}){% endmacro %}
