@@ -56,7 +56,13 @@ def verify_import(dbt_dir: Path, project: dict[str, Any], built: BuiltProject,
     exe = find_dbt(dbt_exe)
     with tempfile.TemporaryDirectory(prefix="rocky-verify-") as tmp:
         work = Path(tmp)
-        dbt_db = work / "dbt.duckdb"
+        # Named as the project's own DuckDB database, so SQL that spells a relation's full
+        # name into its rows (dbt_utils.union_relations' source column) writes the same text
+        # on both sides as in the compiled SQL.
+        from rocky_engine.importers.dbt._jinja import target_database
+
+        (work / "dbt").mkdir()
+        dbt_db = work / "dbt" / f"{target_database(dbt_dir, project)}.duckdb"
         profile = str(project.get("profile") or project["name"])
         (work / "profiles.yml").write_text(json.dumps({profile: {
             "target": "rocky_verify",
