@@ -417,6 +417,30 @@ def _jinja_ir(r: _Renderer, root: Path, project: dict[str, Any]) -> DbtProjectIR
                 description=str(props.get("description") or ""),
                 columns=_columns(props.get("columns"))))
 
+    # Model versions (schema.yml `versions:`): dbt builds one model per version from
+    # `<name>_v<v>.sql` (or `defined_in`); rocky names them by file, as the manifest path
+    # does, and resolves ref('<name>') to the latest version, ref('<name>', v=N) to N.
+    versions: dict[str, tuple[str, dict[str, str]]] = {}  # name -> (latest, v -> file stem)
+    version_of: dict[str, tuple[str, str, dict[str, Any], str]] = {}  # stem -> (name, v, yml)
+    for yname, (ym, yfile) in yml_models.items():
+        if not isinstance(ym.get("versions"), list) or not ym["versions"]:
+            continue
+        stems: dict[str, str] = {}
+        for entry in ym["versions"]:
+            if not isinstance(entry, dict) or entry.get("v") is None:
+                continue
+            v = str(entry["v"])
+            stem = str(entry.get("defined_in") or f"{ym['name']}_v{v}")
+            stems[v] = stem
+            merged = {**{k: val for k, val in ym.items() if k not in ("versions", "name")},
+                      **{k: val for k, val in entry.items() if k not in ("v", "defined_in")}}
+            version_of[stem.lower()] = (str(ym["name"]), v, merged, yfile)
+        if stems:
+            latest = str(ym.get("latest_version") if ym.get("latest_version") is not None
+                         else max(stems, key=lambda x: (float(x) if x.replace(".", "", 1)
+                                                        .isdigit() else 0, x)))
+            versions[yname] = (latest, stems)
+
     # models: find files, prescan configs, then render
     found: list[tuple[str, Path, str, list[str]]] = []  # (package, path, rel, dirs)
     for pkg, pkg_path in r.packages.items():
@@ -440,6 +464,8 @@ def _jinja_ir(r: _Renderer, root: Path, project: dict[str, Any]) -> DbtProjectIR
             continue
         cfg = _config_levels(project.get("models") or {}, [pkg, *dirs])
         yml, yml_file = yml_models.get(mname.lower(), ({}, ""))
+        if mname.lower() in version_of:
+            _, _, yml, yml_file = version_of[mname.lower()]
         cfg.update(yml.get("config") or {})
         raw = _read(f, root)
         m = _CONFIG_MAT_RE.search(raw) if f.suffix == ".sql" else None
@@ -530,6 +556,17 @@ def _jinja_ir(r: _Renderer, root: Path, project: dict[str, Any]) -> DbtProjectIR
         def ref(*args: Any, **kwargs: Any) -> Relation:
             target = str(args[-1]) if args else str(kwargs.get("name", ""))
             t = target.lower()
+            wanted = kwargs.get("v", kwargs.get("version"))
+            if t in versions:
+                latest, stems = versions[t]
+                stem = stems.get(str(latest if wanted is None else wanted))
+                if stem is None:
+                    raise Refused(f"ref('{target}', v={wanted}): dbt model `{target}` has no "
+                                  f"version {wanted} (versions {', '.join(stems)})")
+                t = stem.lower()
+            elif wanted is not None:
+                raise Refused(f"ref('{target}', v={wanted}): dbt model `{target}` declares no "
+                              "versions")
             if t in metas:
                 tcfg = metas[t]["cfg"]
                 if tcfg.get("materialized") == "ephemeral":
@@ -614,6 +651,9 @@ def _jinja_ir(r: _Renderer, root: Path, project: dict[str, Any]) -> DbtProjectIR
         yml, yml_file = meta["yml"], meta["yml_file"]
         schema, ident = relation_of(meta, cfg)
         notes = []
+        if key in version_of:
+            base, v, _, _ = version_of[key]
+            notes.append(f"version {v} of dbt model `{base}`: named `{meta['name']}`")
         for hook in ("pre-hook", "post-hook", "pre_hook", "post_hook"):
             if cfg.get(hook):
                 n = len(cfg[hook]) if isinstance(cfg[hook], list) else 1

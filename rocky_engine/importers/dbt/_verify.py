@@ -80,7 +80,7 @@ def verify_import(dbt_dir: Path, project: dict[str, Any], built: BuiltProject,
             raise UsageError("dbt could not build the project on DuckDB for --verify: "
                              + " / ".join(tail), hint="check that `dbt run` works with "
                              "dbt-duckdb on this project")
-        built_ok = _dbt_successes(work / "target" / "run_results.json")
+        built_ok = _dbt_successes(work / "target" / "run_results.json", manifest)
         relations = _dbt_relations(manifest)
 
         console.line("verify: rocky seed + rocky run into another throwaway DuckDB file ...")
@@ -113,18 +113,26 @@ def verify_import(dbt_dir: Path, project: dict[str, Any], built: BuiltProject,
     report.verified = True
 
 
-def _dbt_successes(path: Path) -> set[str]:
+def _rocky_name(node: dict[str, Any]) -> str:
+    """The rocky model a dbt model node became (a version is named ``<name>_v<v>``)."""
+    name = str(node["name"])
+    return (name if node.get("version") is None else f"{name}_v{node['version']}").lower()
+
+
+def _dbt_successes(path: Path, manifest: Path) -> set[str]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+        nodes = json.loads(manifest.read_text(encoding="utf-8")).get("nodes", {})
     except (OSError, json.JSONDecodeError):
         return set()
-    return {r["unique_id"].split(".")[-1].lower() for r in data.get("results", [])
-            if r.get("status") == "success"}
+    return {_rocky_name(nodes[r["unique_id"]]) if r["unique_id"] in nodes
+            else r["unique_id"].split(".")[-1].lower()
+            for r in data.get("results", []) if r.get("status") == "success"}
 
 
 def _dbt_relations(path: Path) -> dict[str, tuple[str, str]]:
     data = json.loads(path.read_text(encoding="utf-8"))
-    return {n["name"].lower(): (n.get("schema") or "main", n.get("alias") or n["name"])
+    return {_rocky_name(n): (n.get("schema") or "main", n.get("alias") or n["name"])
             for n in data.get("nodes", {}).values() if n.get("resource_type") == "model"}
 
 
