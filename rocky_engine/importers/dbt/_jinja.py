@@ -652,8 +652,8 @@ def _jinja_ir(r: _Renderer, root: Path, project: dict[str, Any]) -> DbtProjectIR
         schema, ident = relation_of(meta, cfg)
         notes = []
         if key in version_of:
-            base, v, _, _ = version_of[key]
-            notes.append(f"version {v} of dbt model `{base}`: named `{meta['name']}`")
+            versioned, v, _, _ = version_of[key]
+            notes.append(f"version {v} of dbt model `{versioned}`: named `{meta['name']}`")
         for hook in ("pre-hook", "post-hook", "pre_hook", "post_hook"):
             if cfg.get(hook):
                 n = len(cfg[hook]) if isinstance(cfg[hook], list) else 1
