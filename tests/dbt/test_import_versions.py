@@ -1,7 +1,10 @@
-"""Model versions (schema.yml `versions:`) on both paths, checked against real dbt.
+"""Model versions (schema.yml `versions:`) and an installed package's seeds, on both paths,
+checked against real dbt.
 
 dbt builds one relation per version (`people_v1`, `people_v2`); rocky names the models the
 same, and `ref('people')` reads the latest version, `ref('people', v=1)` the one asked for.
+`dbt seed` loads the seeds of installed packages too: they become sources like the
+project's own.
 """
 
 from __future__ import annotations
@@ -24,6 +27,12 @@ FILES = {
                             "from {{ ref('raw_people') }}\n",
     "models/latest_people.sql": "select name from {{ ref('people') }}\n",
     "models/old_people.sql": "select name from {{ ref('people', v=1) }}\n",
+    "dbt_packages/geo/dbt_project.yml": 'name: geo\nversion: "1.0"\n'
+                                        "seeds:\n  geo:\n    +column_types:\n"
+                                        "      code: varchar\n",
+    "dbt_packages/geo/seeds/geo_countries.csv": "code,country\n01,France\n02,Peru\n",
+    "models/countries.sql": "select code, upper(country) as country "
+                            "from {{ ref('geo_countries') }}\n",
     "models/schema.yml": "version: 2\nmodels:\n  - name: people\n"
                          "    description: one row per person\n    latest_version: 2\n"
                          "    versions:\n      - v: 1\n      - v: 2\n",
@@ -41,11 +50,15 @@ def vers(tmp_path: Path) -> Path:
 
 def _check(report: object, out: Path) -> None:
     got = {m.name: (m.status, m.verify, m.notes) for m in report.models}  # type: ignore[attr-defined]
-    assert set(got) == {"people_v1", "people_v2", "latest_people", "old_people"}, got
+    assert set(got) == {"people_v1", "people_v2", "latest_people", "old_people",
+                        "countries"}, got
     assert all(v[:2] == ("imported", "equal") for v in got.values()), got
     assert "version 2 of dbt model `people`: named `people_v2`" in got["people_v2"][2]
     assert "FROM people_v2" in (out / "models" / "latest_people.sql").read_text()
     assert "FROM people_v1" in (out / "models" / "old_people.sql").read_text()
+    # The package's seed: a CSV of the rocky project, typed as the package declares it
+    # (`code` text, so '01' keeps its zero: --verify compared the rows).
+    assert (out / "seeds" / "main" / "geo_countries.csv").read_text().startswith("code,")
 
 
 @pytest.mark.slow

@@ -396,26 +396,38 @@ def _jinja_ir(r: _Renderer, root: Path, project: dict[str, Any]) -> DbtProjectIR
 
     # seeds
     seeds: list[DbtSeed] = []
-    for folder in paths(project, "seed-paths", "seeds"):
-        base = root / folder
-        if not base.is_dir():
-            continue
-        for f in sorted(base.rglob("*.csv")):
-            rel = f.relative_to(root).as_posix()
-            sname = f.stem
-            dirs = list(f.relative_to(base).parent.parts)
-            cfg = _config_levels((project.get("seeds") or {}), [name, *dirs])
-            props = yml_seeds.get(sname.lower(), {})
-            cfg.update(props.get("config") or {})
-            if cfg.get("enabled") is False:
+    seen_seeds: set[str] = set()
+    found_seeds: list[tuple[str, dict[str, Any], Path, Path]] = []
+    # The root project's seeds, then those of installed packages (`dbt seed` loads both).
+    for pkg, pkg_path in r.packages.items():
+        pkg_project = r.pkg_projects[pkg]
+        for folder in paths(pkg_project, "seed-paths", "seeds"):
+            base = pkg_path / folder
+            if not base.is_dir():
                 continue
-            node = {"name": sname, "resource_type": "seed", "config": cfg, "package_name": name}
-            seeds.append(DbtSeed(
-                name=sname, schema=r.schema_for(cfg.get("schema"), node),
-                identifier=str(cfg.get("alias") or sname), csv=rel,
-                column_types={str(k): str(v) for k, v in (cfg.get("column_types") or {}).items()},
-                description=str(props.get("description") or ""),
-                columns=_columns(props.get("columns"))))
+            for f in sorted(base.rglob("*.csv")):
+                if f.stem.lower() in seen_seeds:
+                    continue
+                seen_seeds.add(f.stem.lower())
+                found_seeds.append((pkg, pkg_project, base, f))
+    for pkg, pkg_project, base, f in found_seeds:
+        rel = f.relative_to(root).as_posix()
+        sname = f.stem
+        dirs = list(f.relative_to(base).parent.parts)
+        cfg = _config_levels((pkg_project.get("seeds") or {}), [pkg, *dirs]) \
+            if pkg != name else {}
+        cfg.update(_config_levels((project.get("seeds") or {}), [pkg, *dirs]))
+        props = yml_seeds.get(sname.lower(), {})
+        cfg.update(props.get("config") or {})
+        if cfg.get("enabled") is False:
+            continue
+        node = {"name": sname, "resource_type": "seed", "config": cfg, "package_name": pkg}
+        seeds.append(DbtSeed(
+            name=sname, schema=r.schema_for(cfg.get("schema"), node),
+            identifier=str(cfg.get("alias") or sname), csv=rel,
+            column_types={str(k): str(v) for k, v in (cfg.get("column_types") or {}).items()},
+            description=str(props.get("description") or ""),
+            columns=_columns(props.get("columns"))))
 
     # Model versions (schema.yml `versions:`): dbt builds one model per version from
     # `<name>_v<v>.sql` (or `defined_in`); rocky names them by file, as the manifest path
