@@ -4,8 +4,10 @@ What Spark does differently from DuckDB and Postgres, and how this adapter meets
 
 - No multi-statement transactions and no transactional DDL: :meth:`transaction` groups
   nothing; a table is built under a temporary name and swapped in (the runner does that
-  when ``SUPPORTS_TRANSACTIONAL_DDL`` is False), and ``promote`` journals its swaps in
-  ``_rocky`` (see :mod:`rocky_engine.execution.promote_journal`).
+  when ``SUPPORTS_TRANSACTIONAL_DDL`` is False) — the old table is renamed aside, not
+  dropped, until the new one is in place (:mod:`rocky_engine.adapters.swap`), so a kill -9
+  never loses it — and ``promote`` journals its swaps in ``_rocky`` (see
+  :mod:`rocky_engine.execution.promote_journal`).
 - Parquet tables cannot ``CREATE OR REPLACE``, ``DELETE`` or ``UPDATE``: a replace drops
   first; ``DELETE``/``UPDATE`` (only the small ``_rocky`` state tables use them) are
   carried out as a copy and an ``INSERT OVERWRITE``.
@@ -37,6 +39,7 @@ from rocky_engine.adapters.base import CatalogColumn, CatalogTable, table_ref
 from rocky_engine.adapters.dialect import normalize_type, render
 from rocky_engine.adapters.incremental import IncrementalSQL
 from rocky_engine.adapters.spark_session import SparkSettings, first_line, get_session
+from rocky_engine.adapters.swap import aside_swap
 from rocky_engine.errors import WarehouseError
 
 __all__ = ["SparkAdapter", "SparkSettings"]
@@ -241,7 +244,9 @@ class SparkAdapter(IncrementalSQL):
                    columns: Sequence[str]) -> None:
         """No MERGE on parquet: the stored rows whose key is not in the batch, plus the
         batch, are written as a new table which is then swapped in. A failure before the
-        swap leaves the stored table as it was; the swap is a drop and a rename."""
+        swap leaves the stored table as it was; the swap sets the stored table aside until
+        the new one is in place, so a kill -9 anywhere loses neither (the next writing
+        command restores or drops the set-aside copy)."""
         self._rebuild(schema, target, staged, key, columns)
 
     def delete_insert_rows(self, schema: str, target: str, staged: str, key: Sequence[str],
@@ -282,6 +287,18 @@ class SparkAdapter(IncrementalSQL):
                 out[r[1].lower()] = "view"
         return out
 
+    def relations_matching(self, schema: str, text: str) -> list[str]:
+        """Lower-case names of the tables and views of ``schema`` containing ``text``: one
+        catalog call (``SHOW TABLES`` lists views too)."""
+        pattern = "*" + re.sub(r"[^A-Za-z0-9_]", "", text) + "*"
+        try:
+            rows = self.fetchall(f"SHOW TABLES IN {_ident(schema)} LIKE '{pattern}'")
+        except WarehouseError as exc:
+            if "SCHEMA_NOT_FOUND" in exc.message:
+                return []
+            raise
+        return [r[1].lower() for r in rows if not r[2]]
+
     def create_view(self, schema: str, name: str, query: exp.Query | str, *,
                     replace: bool = True) -> None:
         # WITH SCHEMA EVOLUTION: the view reports its upstream's current types.
@@ -309,10 +326,10 @@ class SparkAdapter(IncrementalSQL):
 
     def swap_table(self, schema: str, tmp: str, name: str, *,
                    existing_kind: str | None | object = ...) -> None:
+        """Crash-safe: the old object is set aside, not dropped, until the new table is in
+        place (:mod:`rocky_engine.adapters.swap`)."""
         kind = self.relations(schema).get(name.lower()) if existing_kind is ... else existing_kind
-        if kind is not None:
-            self.drop_table(schema, name, str(kind).upper())
-        self.rename(schema, tmp, name, kind="table")
+        aside_swap(self, schema, tmp, name, None if kind is None else str(kind))
 
     def rename(self, schema: str, old: str, new: str, *, kind: str | None = None) -> None:
         kind = kind or self.relations(schema).get(old.lower())
@@ -320,7 +337,7 @@ class SparkAdapter(IncrementalSQL):
             raise WarehouseError(f"cannot rename {schema}.{old}: it does not exist")
         self.execute(f"ALTER {kind.upper()} {_qualified(schema, old)} RENAME TO "
                      f"{_qualified(schema, new)}")
-        if not self.settings.local:
+        if not self.settings.local and kind == "table":
             # Spark Connect: this session may hold a listing of the files a table of the
             # new name had before another client dropped it.
             self.execute(f"REFRESH TABLE {_qualified(schema, new)}")

@@ -106,12 +106,15 @@ class RunRecord:
 class RunTicket:
     """Handed to the holder of the writer lock; ``status``/``summary`` go to the history.
 
-    ``promotes`` lists interrupted promotes finished or undone when the lock was taken.
+    ``promotes`` lists interrupted promotes finished or undone when the lock was taken,
+    ``swaps`` the half-done table replaces settled then (warehouses without transactional
+    DDL).
     """
 
     run_id: str
     recovered: LockHolder | None = None
     promotes: list[Any] = field(default_factory=list)
+    swaps: list[Any] = field(default_factory=list)
     status: str = "success"
     summary: dict[str, object] = field(default_factory=dict)
 
@@ -386,9 +389,12 @@ def writer_lock(adapter: WarehouseAdapter, command: str, *, target: str, selecti
     try:
         if not adapter.SUPPORTS_TRANSACTIONAL_DDL:
             # A promote killed half-way is finished or undone before anything else.
+            # Then a table replace killed between its renames is undone or finished.
             from rocky_engine.execution.promote_journal import recover
+            from rocky_engine.execution.swap_recovery import known_schemas, recover_swaps
 
             ticket.promotes = recover(adapter)
+            ticket.swaps = recover_swaps(adapter, known_schemas(adapter, target))
         record_start(adapter, run_id, command, target, selection)
         yield ticket
     except BaseException:
