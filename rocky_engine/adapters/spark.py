@@ -35,6 +35,7 @@ from typing import Any, Self
 
 from sqlglot import exp
 
+from rocky_engine.adapters import spark_lock
 from rocky_engine.adapters.base import CatalogColumn, CatalogTable, table_ref
 from rocky_engine.adapters.dialect import normalize_type, render
 from rocky_engine.adapters.incremental import IncrementalSQL
@@ -71,6 +72,10 @@ class SparkAdapter(IncrementalSQL):
         # Local mode: the catalog's file lock admits one rocky process, so a lock row left
         # by another process is stale. Spark Connect: several clients share the server.
         self.SINGLE_WRITER_PROCESS = settings.local
+        # Spark Connect: processes are kept apart by a marker table only one can create
+        # (rocky_engine.adapters.spark_lock); local mode's file lock already does it.
+        self.SUPPORTS_ADVISORY_LOCK = not settings.local
+        self._locks: dict[str, str] = {}
         # Views WITH SCHEMA EVOLUTION follow their upstream: nothing to re-create.
         self.view_sql = None
         # Every statement text sent to Spark, when a list (bench/spark_bench.py).
@@ -80,6 +85,23 @@ class SparkAdapter(IncrementalSQL):
     def clone(self) -> SparkAdapter:
         """Another handle for a worker thread: a Spark session takes concurrent queries."""
         return SparkAdapter(self.settings)
+
+    # ------------------------------------------------------------------ locks
+
+    def try_advisory_lock(self, key: str) -> bool:
+        """Take lock ``key`` by creating its marker table (atomic in the catalog)."""
+        return spark_lock.try_lock(self, key, self._locks)
+
+    def advisory_unlock(self, key: str) -> None:
+        spark_lock.unlock(self, key, self._locks)
+
+    def advisory_holder(self, key: str) -> str | None:
+        """Who holds lock ``key`` (from its marker), for a lock-timeout message."""
+        holder = spark_lock.holder_of(self, key)
+        return holder.describe() if holder is not None else None
+
+    def advisory_hint(self, key: str) -> str:
+        return spark_lock.clear_hint(key)
 
     # ------------------------------------------------------------------ statements
 

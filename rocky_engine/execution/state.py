@@ -232,16 +232,22 @@ def _session_lock(adapter: WarehouseAdapter, deadline: float, limit: float,
                   poll: float) -> None:
     while not adapter.try_advisory_lock(_LOCK_NAME):  # type: ignore[attr-defined]
         if time.monotonic() >= deadline:
-            holder = None
+            who = None
             try:
-                holder = current_holder(adapter)
+                # The lock's own record of its holder where the adapter keeps one (Spark
+                # Connect's marker table), else the lock row.
+                if hasattr(adapter, "advisory_holder"):
+                    who = adapter.advisory_holder(_LOCK_NAME)
+                if who is None:
+                    holder = current_holder(adapter)
+                    who = holder.describe() if holder else None
             except WarehouseError:
                 pass
-            who = holder.describe() if holder else "another writer"
+            hint = adapter.advisory_hint(_LOCK_NAME) if hasattr(adapter, "advisory_hint") \
+                else "wait for it to finish; set ROCKY_LOCK_TIMEOUT=<seconds> to wait longer"
             raise LockTimeout(
-                f"the warehouse is being written by {who}; gave up after waiting {limit:g}s",
-                hint="wait for it to finish; set ROCKY_LOCK_TIMEOUT=<seconds> to wait longer",
-            )
+                f"the warehouse is being written by {who or 'another writer'}; gave up "
+                f"after waiting {limit:g}s", hint=hint)
         time.sleep(poll)
 
 
