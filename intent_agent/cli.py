@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import click
 
-from intent_agent.providers.base import Provider, make_provider
+from intent_agent.providers.base import Provider
+from intent_agent.providers.factory import make_provider
 from rocky_engine.cli._app import EXIT_OK, EXIT_PROBLEM, Options, emit, global_options, pass_options
 from rocky_engine.context import Context
 

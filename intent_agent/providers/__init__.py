@@ -19,8 +19,8 @@ from intent_agent.providers.base import (
     Verdict,
     estimate_tokens,
     is_offline,
-    make_provider,
 )
+from intent_agent.providers.factory import make_provider
 from intent_agent.providers.fusion import Candidate, FusionProvider, FusionRecord, JudgeCall
 from intent_agent.providers.offline import OfflineProvider
 from intent_agent.providers.openai_compat import OpenAIProvider

@@ -4,8 +4,8 @@ A task renders a prompt into an :class:`LLMRequest`, names the pydantic schema t
 must satisfy, and gets back an :class:`LLMResult` carrying the validated value plus what
 the call cost (tokens, cost when reported, attempts, latency)::
 
-    >>> provider = make_provider(AgentConfig())          # offline: no network, no key
-    >>> provider.name
+    >>> from intent_agent.providers.offline import OfflineProvider
+    >>> OfflineProvider().name                           # the default: no network, no key
     'offline'
 
 Where a candidate can be *executed* (a SQL patch, a generated test), the caller passes
@@ -15,18 +15,13 @@ providers record the verdict; the fusion provider lets only validated candidates
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, runtime_checkable
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel
 
-from rocky_engine.config import AgentConfig
-from rocky_engine.errors import ConfigError, RockyError
-
-if TYPE_CHECKING:
-    from intent_agent.providers.fusion import FusionRecord
+from rocky_engine.errors import RockyError
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -75,6 +70,42 @@ class Verdict:
 Validator = Callable[[Any], Verdict]
 
 
+# What a fusion call did (intent_agent.providers.fusion), carried on its LLMResult.
+
+@dataclass(frozen=True)
+class Candidate:
+    member: str
+    round: int
+    value: Any = None  # the validated pydantic value, None when the member failed
+    raw: str = ""
+    verdict: Verdict | None = None
+    error: str | None = None
+
+    @property
+    def usable(self) -> bool:
+        return self.value is not None
+
+
+@dataclass(frozen=True)
+class JudgeCall:
+    order: tuple[str, ...]  # member names, in the order the judge saw them
+    pick: str | None
+    reasons: str
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class FusionRecord:
+    mode: str
+    candidates: tuple[Candidate, ...]
+    winner: str | None  # a member name, or "merge"
+    decided_by: str  # execution | agreement | judge | merge | order | single | none
+    judge_calls: tuple[JudgeCall, ...] = ()
+    position_bias: bool = False
+    reasons: str = ""
+
+
+
 @dataclass(frozen=True)
 class LLMResult(Generic[T]):
     """A validated reply and what it cost. ``cost`` is None unless the server reports it."""
@@ -116,49 +147,3 @@ def estimate_tokens(text: str) -> int:
     100
     """
     return (len(text) + 3) // 4
-
-
-def make_provider(config: AgentConfig, *, env: Mapping[str, str] = os.environ) -> Provider:
-    """Build the provider ``[agent]`` in rocky.toml asks for.
-
-    The API key is read from the env var named by ``api_key_env`` here and nowhere else;
-    a missing key is a :class:`ConfigError` naming the variable (never the value).
-    """
-    from intent_agent.providers.offline import OfflineProvider
-
-    if config.provider == "offline":
-        return OfflineProvider()
-    if config.provider == "openai":
-        return _openai(config, config.model, env)
-    # fusion
-    from intent_agent.providers.fusion import FusionProvider
-
-    if config.fusion is None:
-        raise ConfigError(
-            "[agent] provider = \"fusion\" needs an [agent.fusion] table with `models`",
-            hint='add [agent.fusion] models = ["model-a", "model-b"]',
-        )
-    members = [_openai(config, m, env) for m in config.fusion.models]
-    judge = _openai(config, config.fusion.judge, env) if config.fusion.judge else None
-    return FusionProvider(members, judge=judge, mode=config.fusion.mode)
-
-
-def _openai(config: AgentConfig, model: str | None, env: Mapping[str, str]) -> Provider:
-    from intent_agent.providers.openai_compat import OpenAIProvider
-
-    if not model:
-        raise ConfigError(
-            "[agent] provider = \"openai\" needs `model`",
-            hint='set [agent] model = "gpt-4.1-mini" (or the model your endpoint serves)',
-        )
-    key = env.get(config.api_key_env, "")
-    if not key:
-        raise ConfigError(
-            f"the LLM API key is missing: environment variable {config.api_key_env} is not set",
-            hint=f"export {config.api_key_env}=... or use [agent] provider = \"offline\"",
-        )
-    return OpenAIProvider(
-        model=model, api_key=key, base_url=config.base_url, timeout=config.timeout,
-        max_retries=config.max_retries, headers=dict(config.headers),
-        extra_body=dict(config.extra_body),
-    )

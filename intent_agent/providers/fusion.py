@@ -25,12 +25,15 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from intent_agent.providers.base import (
+    Candidate,
+    FusionRecord,
+    JudgeCall,
     LLMError,
     LLMRequest,
     LLMResult,
@@ -41,39 +44,6 @@ from intent_agent.providers.base import (
 )
 
 Mode = Literal["best-of", "merge", "debate"]
-
-
-@dataclass(frozen=True)
-class Candidate:
-    member: str
-    round: int
-    value: Any = None  # the validated pydantic value, None when the member failed
-    raw: str = ""
-    verdict: Verdict | None = None
-    error: str | None = None
-
-    @property
-    def usable(self) -> bool:
-        return self.value is not None
-
-
-@dataclass(frozen=True)
-class JudgeCall:
-    order: tuple[str, ...]  # member names, in the order the judge saw them
-    pick: str | None
-    reasons: str
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class FusionRecord:
-    mode: str
-    candidates: tuple[Candidate, ...]
-    winner: str | None  # a member name, or "merge"
-    decided_by: str  # execution | agreement | judge | merge | order | single | none
-    judge_calls: tuple[JudgeCall, ...] = ()
-    position_bias: bool = False
-    reasons: str = ""
 
 
 class JudgeChoice(BaseModel):

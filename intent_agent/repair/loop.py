@@ -137,7 +137,7 @@ def repair_project(path: Path | str, *, console: Console | None = None, open_pr:
     for c in changes:
         console.info(f"  drift: {c.describe()}")
     if provider is None:
-        from intent_agent.providers.base import make_provider
+        from intent_agent.providers.factory import make_provider
 
         provider = make_provider(project.config.agent, env=env)
     gh = GitHubSettings.resolve(project.config.github, env)

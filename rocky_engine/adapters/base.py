@@ -21,6 +21,9 @@ Optional capability (read with ``getattr``, so an adapter without them still wor
 * ``SAMPLE_METHOD``: a ``TABLESAMPLE`` method of the adapter's dialect that accepts a
   percentage and a seed (DuckDB and PostgreSQL ``"SYSTEM"``); drift fingerprints of large
   tables are then read from a repeatable sample instead of the whole table.
+* ``STAGING_SCHEMA``: where an incremental batch is staged instead of next to its target:
+  a schema name the adapter's ``create_table_as`` / ``table`` / ``row_count`` /
+  ``drop_relation`` understand as session-private temporary tables (DuckDB ``"temp"``).
 * ``MATERIALIZED_CTE``: the dialect accepts ``WITH x AS MATERIALIZED (...)``; the sample
   is then drawn once per table and every figure reads it (else each figure re-draws it).
 * ``relations_matching(schema, text)``: lower-case names of the relations of ``schema``
@@ -161,18 +164,21 @@ class WarehouseAdapter(Protocol):
 
     CLONE_KIND: str  # "zero-copy" | "copy": how clone_table gives a branch prod's table
 
-    def merge_rows(self, schema: str, target: str, staged: str, key: Sequence[str],
-                   columns: Sequence[str]) -> None:
+    # ``staged``: the batch table, a name in ``schema``, or a reference to where the
+    # adapter stages batches (its optional ``STAGING_SCHEMA``, e.g. DuckDB's "temp").
+
+    def merge_rows(self, schema: str, target: str, staged: str | exp.Table,
+                   key: Sequence[str], columns: Sequence[str]) -> None:
         """Update stored rows whose key is in table ``staged``, insert the others."""
         ...
 
-    def delete_insert_rows(self, schema: str, target: str, staged: str, key: Sequence[str],
-                           columns: Sequence[str]) -> None:
+    def delete_insert_rows(self, schema: str, target: str, staged: str | exp.Table,
+                           key: Sequence[str], columns: Sequence[str]) -> None:
         """Delete stored rows whose key is in ``staged``, then insert all of ``staged``."""
         ...
 
-    def insert_rows(self, schema: str, target: str, staged: str, columns: Sequence[str], *,
-                    skip_stored_key: Sequence[str] = ()) -> None:
+    def insert_rows(self, schema: str, target: str, staged: str | exp.Table,
+                    columns: Sequence[str], *, skip_stored_key: Sequence[str] = ()) -> None:
         """Append ``staged`` (without the rows whose ``skip_stored_key`` is stored)."""
         ...
 

@@ -32,6 +32,10 @@ class DuckDBAdapter(IncrementalSQL):
     SAMPLE_METHOD = "SYSTEM"
     # ... drawn once per table into a WITH ... AS MATERIALIZED, read by every figure.
     MATERIALIZED_CTE = True
+    # Incremental batches are staged as TEMP tables ("temp"."<model>__rocky_batch"): never
+    # written to the file (no WAL, no checkpoint), private to the connection, and gone
+    # with it if the process dies.
+    STAGING_SCHEMA = "temp"
 
     def __init__(self, path: str | Path, *, read_only: bool = False, sandboxed: bool = False,
                  create: bool = True) -> None:
@@ -160,14 +164,17 @@ class DuckDBAdapter(IncrementalSQL):
         # A table straight from duckdb_columns(): a few ms, where the information_schema
         # join over the whole schema takes four times as long (an incremental build reads
         # its stored table's and its batch's columns on every run). Views: the general path.
+        temp = schema.lower() == self.STAGING_SCHEMA  # the connection's TEMP tables
+        where = "c.database_name = 'temp'" if temp else \
+            "c.database_name = current_database() AND lower(c.schema_name) = lower(?)"
         rows = self.fetchall(
             "SELECT t.schema_name, t.table_name, c.column_name, c.data_type, c.is_nullable, "
             "c.column_index, c.comment, t.comment FROM duckdb_columns() c "
-            "JOIN duckdb_tables() t ON t.table_oid = c.table_oid "
-            "WHERE c.database_name = current_database() AND lower(c.schema_name) = lower(?) "
-            "AND lower(c.table_name) = lower(?) ORDER BY c.column_index", [schema, name])
+            f"JOIN duckdb_tables() t ON t.table_oid = c.table_oid WHERE {where} "
+            "AND lower(c.table_name) = lower(?) ORDER BY c.column_index",
+            [name] if temp else [schema, name])
         if rows:
-            return CatalogTable(rows[0][0], rows[0][1], "table", tuple(
+            return CatalogTable(schema if temp else rows[0][0], rows[0][1], "table", tuple(
                 CatalogColumn(col, typ, bool(nullable), int(ordinal), comment)
                 for _, _, col, typ, nullable, ordinal, comment, _ in rows), rows[0][7])
         return next((t for t in self.tables(schema) if t.name.lower() == name.lower()), None)
@@ -248,13 +255,15 @@ class DuckDBAdapter(IncrementalSQL):
 
     def _create(self, kind: str, schema: str, name: str, query: exp.Query | str,
                 replace: bool) -> str | exp.Expr:
+        temp = kind == "TABLE" and schema.lower() == self.STAGING_SCHEMA
         if not isinstance(query, str):
             return exp.Create(this=table_ref(schema, name), kind=kind, replace=replace,
-                              expression=query)
+                              expression=query, properties=exp.Properties(
+                                  expressions=[exp.TemporaryProperty()]) if temp else None)
         # A SELECT's text (a model's own SQL, references already bound): generating the
         # head from expressions around it would re-generate the whole query, which costs
         # more per model than DuckDB takes to build a small one.
-        return f"CREATE {'OR REPLACE ' if replace else ''}{kind} " \
+        return f"CREATE {'OR REPLACE ' if replace else ''}{'TEMP ' if temp else ''}{kind} " \
                f"{_qualified(schema, name)} AS {query}"
 
     def swap_table(self, schema: str, tmp: str, name: str, *,

@@ -44,6 +44,16 @@ def _aliased(schema: str, name: str, alias: str) -> exp.Table:
     return table
 
 
+def _staged(schema: str, staged: str | exp.Table, alias: str) -> exp.Table:
+    """A batch table: a name next to the target, or a reference elsewhere (a warehouse's
+    temporary tables, ``STAGING_SCHEMA``)."""
+    if isinstance(staged, str):
+        return _aliased(schema, staged, alias)
+    table = staged.copy()
+    table.set("alias", exp.TableAlias(this=exp.to_identifier(alias, quoted=True)))
+    return table
+
+
 def key_match(key: Sequence[str], left: str = _T, right: str = _S) -> exp.Expr:
     """``left.k1 = right.k1 AND ...`` (NULL keys never match)."""
     conds = [_col(k, left).eq(_col(k, right)) for k in key]
@@ -65,8 +75,8 @@ def values_differ(key: Sequence[str], columns: Sequence[str], left: str = _T,
     return exp.or_(*conds) if conds else None
 
 
-def merge_statement(schema: str, target: str, staged: str, key: Sequence[str],
-                    columns: Sequence[str]) -> exp.Merge:
+def merge_statement(schema: str, target: str, staged: str | exp.Table,
+                    key: Sequence[str], columns: Sequence[str]) -> exp.Merge:
     """Rows whose key is stored are updated only where a value differs (a re-read row
     that did not change is not rewritten); the others are inserted."""
     lowered = {k.lower() for k in key}
@@ -80,24 +90,25 @@ def merge_statement(schema: str, target: str, staged: str, key: Sequence[str],
     whens.append(exp.When(matched=False, then=exp.Insert(
         this=exp.Tuple(expressions=[_col(c) for c in columns]),
         expression=exp.Tuple(expressions=[_col(c, _S) for c in columns]))))
-    return exp.Merge(this=_aliased(schema, target, _T), using=_aliased(schema, staged, _S),
+    return exp.Merge(this=_aliased(schema, target, _T), using=_staged(schema, staged, _S),
                      on=key_match(key), whens=exp.Whens(expressions=whens))
 
 
-def insert_statement(schema: str, target: str, staged: str, columns: Sequence[str], *,
+def insert_statement(schema: str, target: str, staged: str | exp.Table,
+                     columns: Sequence[str], *,
                      skip_stored_key: Sequence[str] = ()) -> exp.Insert:
-    select = exp.select(*[_col(c, _S) for c in columns]).from_(_aliased(schema, staged, _S))
+    select = exp.select(*[_col(c, _S) for c in columns]).from_(_staged(schema, staged, _S))
     if skip_stored_key:
         select = select.where(exp.not_(stored_key_exists(schema, target, skip_stored_key)))
     return exp.insert(select, table_ref(schema, target), columns=[
         exp.to_identifier(c, quoted=True) for c in columns])
 
 
-def delete_matching_statement(schema: str, target: str, staged: str,
+def delete_matching_statement(schema: str, target: str, staged: str | exp.Table,
                               key: Sequence[str]) -> exp.Delete:
     """Stored rows whose key is in the batch (``_t`` is the stored table)."""
     in_batch = exp.Exists(this=exp.select(exp.Literal.number(1))
-                          .from_(_aliased(schema, staged, _S)).where(key_match(key)))
+                          .from_(_staged(schema, staged, _S)).where(key_match(key)))
     return exp.delete(_aliased(schema, target, _T), where=in_batch)
 
 
@@ -116,18 +127,19 @@ class IncrementalSQL:
         def create_table_as(self, schema: str, name: str, query: exp.Query | str, *,
                             replace: bool = False) -> int | None: ...
 
-    def merge_rows(self, schema: str, target: str, staged: str, key: Sequence[str],
-                   columns: Sequence[str]) -> None:
+    def merge_rows(self, schema: str, target: str, staged: str | exp.Table,
+                   key: Sequence[str], columns: Sequence[str]) -> None:
         """Update stored rows whose key is in ``staged``, insert the others."""
         self.execute(merge_statement(schema, target, staged, key, columns))
 
-    def delete_insert_rows(self, schema: str, target: str, staged: str, key: Sequence[str],
-                           columns: Sequence[str]) -> None:
+    def delete_insert_rows(self, schema: str, target: str, staged: str | exp.Table,
+                           key: Sequence[str], columns: Sequence[str]) -> None:
         """Delete stored rows whose key is in ``staged``, then insert all of ``staged``."""
         self.execute(delete_matching_statement(schema, target, staged, key))
         self.execute(insert_statement(schema, target, staged, columns))
 
-    def insert_rows(self, schema: str, target: str, staged: str, columns: Sequence[str], *,
+    def insert_rows(self, schema: str, target: str, staged: str | exp.Table,
+                    columns: Sequence[str], *,
                     skip_stored_key: Sequence[str] = ()) -> None:
         """Append ``staged`` (without the rows whose ``skip_stored_key`` is stored)."""
         self.execute(insert_statement(schema, target, staged, columns,

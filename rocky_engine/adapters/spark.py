@@ -262,8 +262,8 @@ class SparkAdapter(IncrementalSQL):
 
     # ------------------------------------------------------------------ incremental
 
-    def merge_rows(self, schema: str, target: str, staged: str, key: Sequence[str],
-                   columns: Sequence[str]) -> None:
+    def merge_rows(self, schema: str, target: str, staged: str | exp.Table,
+                   key: Sequence[str], columns: Sequence[str]) -> None:
         """No MERGE on parquet: the stored rows whose key is not in the batch, plus the
         batch, are written as a new table which is then swapped in. A failure before the
         swap leaves the stored table as it was; the swap sets the stored table aside until
@@ -271,12 +271,14 @@ class SparkAdapter(IncrementalSQL):
         command restores or drops the set-aside copy)."""
         self._rebuild(schema, target, staged, key, columns)
 
-    def delete_insert_rows(self, schema: str, target: str, staged: str, key: Sequence[str],
-                           columns: Sequence[str]) -> None:
+    def delete_insert_rows(self, schema: str, target: str, staged: str | exp.Table,
+                           key: Sequence[str], columns: Sequence[str]) -> None:
         self._rebuild(schema, target, staged, key, columns)
 
-    def _rebuild(self, schema: str, target: str, staged: str, key: Sequence[str],
-                 columns: Sequence[str]) -> None:
+    def _rebuild(self, schema: str, target: str, staged: str | exp.Table,
+                 key: Sequence[str], columns: Sequence[str]) -> None:
+        if not isinstance(staged, str):  # no STAGING_SCHEMA: batches sit next to targets
+            raise WarehouseError(f"Spark stages a batch next to its table, not at {staged.sql()}")
         stored = self.table(schema, target)
         assert stored is not None
         batch = {c.lower() for c in columns}

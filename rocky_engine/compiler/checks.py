@@ -36,6 +36,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from rocky_engine.compiler.positions import Site
+from rocky_engine.compiler.relations import relation_name
 from rocky_engine.compiler.subjects import SourceTracer, subjects_of_nodes, unique
 from rocky_engine.compiler.types import category, render
 from rocky_engine.errors import Diagnostic, Subject
@@ -91,8 +92,6 @@ def check_types(tree: exp.Expr, site: Site, tracer: SourceTracer | None = None,
     out: list[Diagnostic] = []
     if tracer is None:
         from sqlglot.optimizer.scope import build_scope
-
-        from rocky_engine.compiler.infer import relation_name
 
         tracer = SourceTracer(build_scope(tree), relation_name)
     about = _Subjects(site, tracer)

@@ -37,13 +37,13 @@ from rocky_engine.compiler.ir import CompiledColumn
 from rocky_engine.compiler.names import needs_names, output_names, remember
 from rocky_engine.compiler.nullability import output_nullability
 from rocky_engine.compiler.positions import Site
+from rocky_engine.compiler.relations import MODEL_DB, relation_name
 from rocky_engine.compiler.subjects import SourceTracer, column_in
 from rocky_engine.compiler.table_functions import mentions_table_functions, name_table_functions
 from rocky_engine.compiler.tables import physical_tables
 from rocky_engine.compiler.types import parse_type, render
 from rocky_engine.errors import Diagnostic, Subject
 
-MODEL_DB = "__rocky_models"
 Schemas = Mapping[str, Sequence[CompiledColumn]]
 
 
@@ -84,15 +84,6 @@ def _dtype(text: str) -> exp.DataType:
 
 
 _UNKNOWN_TYPE = exp.DataType.build("UNKNOWN")
-
-
-def relation_name(table: exp.Table) -> str | None:
-    """The rocky relation a physical table node of a qualified tree stands for."""
-    if table.db == MODEL_DB:
-        return table.name.lower()
-    if table.db and not table.catalog:
-        return f"{table.db}.{table.name}".lower()
-    return None
 
 
 def infer_types(tree: exp.Query, site: Site, upstream: Schemas, dialect: str) -> Typed:

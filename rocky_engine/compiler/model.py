@@ -20,10 +20,11 @@ from sqlglot import exp
 
 from rocky_engine.compiler.checks import check_types
 from rocky_engine.compiler.contracts import check_contracts
-from rocky_engine.compiler.infer import infer_types, relation_name
+from rocky_engine.compiler.infer import infer_types
 from rocky_engine.compiler.ir import CompiledColumn, LazyTuple, ModelJob, ModelOutcome, Scan
 from rocky_engine.compiler.parse import parse_model
 from rocky_engine.compiler.positions import Site
+from rocky_engine.compiler.relations import relation_name
 from rocky_engine.compiler.subjects import SourceTracer, subjects_of_nodes, unique
 from rocky_engine.compiler.tables import table_refs
 from rocky_engine.errors import Diagnostic, Subject

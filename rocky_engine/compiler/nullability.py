@@ -22,6 +22,7 @@ from sqlglot import exp
 from sqlglot.optimizer.scope import Scope, build_scope
 
 from rocky_engine.compiler.ir import CompiledColumn
+from rocky_engine.compiler.relations import relation_name
 
 Schemas = Mapping[str, Sequence[CompiledColumn]]
 
@@ -147,8 +148,6 @@ def _column_nullable(col: exp.Column, scope: Scope, ctx: _Nullability, outer: se
         return True
     source = scope.sources.get(table)
     if isinstance(source, exp.Table):
-        from rocky_engine.compiler.infer import relation_name
-
         return ctx.column(relation_name(source) or "", col.name)
     if isinstance(source, Scope) and depth < 20:
         inner = ctx.of_scope(source, depth + 1)

@@ -27,10 +27,11 @@ from sqlglot import exp
 
 from rocky_engine.adapters.dialect import RULES, DialectError, render, unsupported
 from rocky_engine.compiler.cache import _sqlglot_version, digest
-from rocky_engine.compiler.infer import MODEL_DB, infer_types
+from rocky_engine.compiler.infer import infer_types
 from rocky_engine.compiler.ir import CompiledColumn, CompileResult
 from rocky_engine.compiler.parse import parse_model
 from rocky_engine.compiler.positions import Site
+from rocky_engine.compiler.relations import MODEL_DB
 from rocky_engine.errors import Diagnostic, Severity
 from rocky_engine.project import Project
 

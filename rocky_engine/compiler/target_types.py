@@ -21,8 +21,8 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.optimizer.annotate_types import annotate_types
 
-from rocky_engine.compiler.infer import MODEL_DB
 from rocky_engine.compiler.ir import UNKNOWN, CompileResult
+from rocky_engine.compiler.relations import MODEL_DB
 from rocky_engine.compiler.target import TargetModels
 from rocky_engine.compiler.types import render as render_type
 from rocky_engine.project import Project

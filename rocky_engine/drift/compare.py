@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from rocky_engine.adapters.base import WarehouseAdapter, table_ref
-from rocky_engine.drift import fingerprints
+from rocky_engine.drift import profiling
 from rocky_engine.drift.fingerprints import Fingerprint
 from rocky_engine.drift.introspect import LiveTable
 from rocky_engine.drift.renames import (
@@ -76,7 +76,7 @@ class WarehouseReader:
     def fingerprint(self, schema: str, table: str, column: str) -> Fingerprint | None:
         key = (schema, table, column)
         if key not in self._cache:
-            self._cache[key] = fingerprints.safe_compute(self.adapter, schema, table, column)
+            self._cache[key] = profiling.safe_compute(self.adapter, schema, table, column)
         return self._cache[key]
 
     def rows(self, schema: str, table: str) -> int | None:

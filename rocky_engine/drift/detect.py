@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from rocky_engine.adapters.base import WarehouseAdapter
-from rocky_engine.drift import fingerprints
+from rocky_engine.drift import fingerprints, profiling
 from rocky_engine.drift.at_risk import annotate
 from rocky_engine.drift.compare import NoData, Reader, WarehouseReader, compare
 from rocky_engine.drift.fingerprints import Fingerprint
@@ -133,7 +133,7 @@ def _profile(project: Project, adapter: WarehouseAdapter, tables: Iterable[str],
 
     def one(on: WarehouseAdapter, key: str, table: LiveTable) -> dict[str, Fingerprint] | str:
         try:
-            return fingerprints.compute_table(
+            return profiling.compute_table(
                 on, table.schema, table.name, [c.name for c in table.columns],
                 types={c.name: c.type for c in table.columns},
                 keys=frozenset(keys.get(key, ())), sample_rows=sample_rows)

@@ -27,12 +27,10 @@ import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlglot import exp
 
 from rocky_engine.adapters.base import WarehouseAdapter, table_ref
-from rocky_engine.errors import WarehouseError
 
 K = 64
 STATE_SCHEMA = "_rocky"
@@ -118,22 +116,6 @@ def describe_match(old: Fingerprint, new: Fingerprint, old_name: str) -> tuple[f
 # ---------------------------------------------------------------------------- warehouse
 
 
-def compute(adapter: WarehouseAdapter, schema: str, table: str, column: str) -> Fingerprint:
-    """Read one column's fingerprint from the warehouse."""
-    return compute_table(adapter, schema, table, [column])[column]
-
-
-def compute_table(adapter: WarehouseAdapter, schema: str, table: str, columns: list[str], *,
-                  types: dict[str, str] | None = None, keys: frozenset[str] = frozenset(),
-                  sample_rows: int | None = None) -> dict[str, Fingerprint]:
-    """Fingerprints (with value profiles) of several columns of one table; see
-    :func:`rocky_engine.drift.profiling.profile_table`."""
-    from rocky_engine.drift.profiling import DEFAULT_SAMPLE_ROWS, profile_table
-
-    return profile_table(adapter, schema, table, columns, types=types, keys=keys,
-                         sample_rows=sample_rows or DEFAULT_SAMPLE_ROWS)
-
-
 _STATE_COLUMNS = (("schema_name", "VARCHAR"), ("table_name", "VARCHAR"),
                   ("column_name", "VARCHAR"), ("fingerprint", "VARCHAR"),
                   ("taken_at", "TIMESTAMP"))
@@ -199,21 +181,3 @@ def store_many(adapter: WarehouseAdapter,
 
 
 _BATCH = 500  # rows (or tables) per statement: well under every driver's parameter limit
-
-
-def safe_compute_table(adapter: WarehouseAdapter, schema: str, table: str,
-                       columns: list[str], **options: Any) -> dict[str, Fingerprint]:
-    """Like :func:`compute_table`, but empty when the warehouse cannot read the table."""
-    try:
-        return compute_table(adapter, schema, table, columns, **options)
-    except WarehouseError:
-        return {}
-
-
-def safe_compute(adapter: WarehouseAdapter, schema: str, table: str,
-                 column: str) -> Fingerprint | None:
-    """Like :func:`compute`, but None when the warehouse cannot read the column."""
-    try:
-        return compute(adapter, schema, table, column)
-    except WarehouseError:
-        return None

@@ -33,6 +33,7 @@ from sqlglot import exp
 from rocky_engine.adapters.base import WarehouseAdapter, table_ref
 from rocky_engine.drift.fingerprints import Fingerprint, K
 from rocky_engine.drift.typechange import family
+from rocky_engine.errors import WarehouseError
 
 DEFAULT_SAMPLE_ROWS = 10_000
 # Tables up to this many times ``sample_rows`` are read whole (exact, and a new batch is
@@ -263,3 +264,38 @@ def _dup_rate(adapter: WarehouseAdapter, ref: exp.Table, column: str, kind: str,
     if not nonnull:
         return None
     return 1.0 - int(distinct) / int(nonnull)
+
+
+# ---------------------------------------------------------------------------- entry points
+
+
+def compute(adapter: WarehouseAdapter, schema: str, table: str, column: str) -> Fingerprint:
+    """Read one column's fingerprint from the warehouse."""
+    return compute_table(adapter, schema, table, [column])[column]
+
+
+def compute_table(adapter: WarehouseAdapter, schema: str, table: str, columns: list[str], *,
+                  types: dict[str, str] | None = None, keys: frozenset[str] = frozenset(),
+                  sample_rows: int | None = None) -> dict[str, Fingerprint]:
+    """Fingerprints (with value profiles) of several columns of one table; see
+    :func:`profile_table`."""
+    return profile_table(adapter, schema, table, columns, types=types, keys=keys,
+                         sample_rows=sample_rows or DEFAULT_SAMPLE_ROWS)
+
+
+def safe_compute_table(adapter: WarehouseAdapter, schema: str, table: str,
+                       columns: list[str], **options: Any) -> dict[str, Fingerprint]:
+    """Like :func:`compute_table`, but empty when the warehouse cannot read the table."""
+    try:
+        return compute_table(adapter, schema, table, columns, **options)
+    except WarehouseError:
+        return {}
+
+
+def safe_compute(adapter: WarehouseAdapter, schema: str, table: str,
+                 column: str) -> Fingerprint | None:
+    """Like :func:`compute`, but None when the warehouse cannot read the column."""
+    try:
+        return compute(adapter, schema, table, column)
+    except WarehouseError:
+        return None

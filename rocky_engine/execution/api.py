@@ -1,7 +1,9 @@
 """What :class:`~rocky_engine.context.Context` delegates to for run, test and branches.
 
 Each function opens the warehouse (waiting a bounded time for another writer), calls the
-library and closes it again; the Context methods are one-line wrappers around these.
+library and closes it again; the Context methods are one-line wrappers around these. They
+take a :class:`Session` (what they need of a Context), so this module does not import the
+facade that imports it.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from rocky_engine.adapters.base import WarehouseAdapter
 from rocky_engine.execution import branches as _branches
@@ -18,13 +20,27 @@ from rocky_engine.execution.results import RunResult
 from rocky_engine.execution.state import open_with_retry
 
 if TYPE_CHECKING:
-    from rocky_engine.context import Context
+    from rocky_engine.console import Console
     from rocky_engine.execution.diff import BranchDiff
     from rocky_engine.execution.testing import TestReport
+    from rocky_engine.project import Project
+
+
+class Session(Protocol):
+    """What these functions use of a :class:`~rocky_engine.context.Context`."""
+
+    project: Project
+    console: Console
+
+    @property
+    def warehouse_dialect(self) -> str: ...
+
+    def open_adapter(self, *, read_only: bool = False, sandboxed: bool = False,
+                     create: bool = True) -> WarehouseAdapter: ...
 
 
 @contextmanager
-def open_warehouse(ctx: Context, *, sandboxed: bool = False) -> Iterator[WarehouseAdapter]:
+def open_warehouse(ctx: Session, *, sandboxed: bool = False) -> Iterator[WarehouseAdapter]:
     """A read-write connection, retried while another process holds the file."""
     adapter = open_with_retry(lambda: ctx.open_adapter(sandboxed=sandboxed),
                               timeout=getattr(ctx, "lock_timeout", None))
@@ -34,7 +50,7 @@ def open_warehouse(ctx: Context, *, sandboxed: bool = False) -> Iterator[Warehou
         adapter.close()
 
 
-def run(ctx: Context, select: Sequence[str] | None = None, branch: str | None = None, *,
+def run(ctx: Session, select: Sequence[str] | None = None, branch: str | None = None, *,
         sandboxed: bool = False, threads: int | None = None,
         before_each: Callable[[str], None] | None = None,
         full_refresh: bool = False) -> RunResult:
@@ -72,7 +88,7 @@ def run(ctx: Context, select: Sequence[str] | None = None, branch: str | None = 
                      result.recovered_from)
 
 
-def test(ctx: Context, select: Sequence[str] | None = None, branch: str | None = None, *,
+def test(ctx: Session, select: Sequence[str] | None = None, branch: str | None = None, *,
          sandboxed: bool = False) -> TestReport:
     from rocky_engine.execution.testing import run_tests
 
@@ -91,7 +107,7 @@ def test(ctx: Context, select: Sequence[str] | None = None, branch: str | None =
                          console=ctx.console)
 
 
-def branch_create(ctx: Context, name: str, *, sandboxed: bool = False) -> _branches.BranchInfo:
+def branch_create(ctx: Session, name: str, *, sandboxed: bool = False) -> _branches.BranchInfo:
     base = ctx.project.config.warehouse.schema_
     _branches.validate_branch_name(name)
     order = build_plan(ctx.project).dag.order()
@@ -100,12 +116,12 @@ def branch_create(ctx: Context, name: str, *, sandboxed: bool = False) -> _branc
                                        timeout=getattr(ctx, "lock_timeout", None))
 
 
-def branch_list(ctx: Context) -> list[_branches.BranchInfo]:
+def branch_list(ctx: Session) -> list[_branches.BranchInfo]:
     with open_warehouse(ctx) as adapter:
         return _branches.list_branches(adapter, ctx.project.config.warehouse.schema_)
 
 
-def branch_diff(ctx: Context, name: str, select: Sequence[str] | None = None, *,
+def branch_diff(ctx: Session, name: str, select: Sequence[str] | None = None, *,
                 sandboxed: bool = False) -> BranchDiff:
     from rocky_engine.execution.diff import diff_branch
 
@@ -118,7 +134,7 @@ def branch_diff(ctx: Context, name: str, select: Sequence[str] | None = None, *,
         return diff_branch(adapter, base, name, models=models, grains=grains)
 
 
-def branch_promote(ctx: Context, name: str, *,
+def branch_promote(ctx: Session, name: str, *,
                    after_each: Callable[[str], None] | None = None,
                    step: Callable[[str], None] | None = None) -> _branches.PromoteResult:
     base = ctx.project.config.warehouse.schema_
@@ -129,7 +145,7 @@ def branch_promote(ctx: Context, name: str, *,
                                         after_each=after_each, step=step)
 
 
-def branch_drop(ctx: Context, name: str) -> _branches.BranchInfo:
+def branch_drop(ctx: Session, name: str) -> _branches.BranchInfo:
     base = ctx.project.config.warehouse.schema_
     _branches.validate_branch_name(name)
     with open_warehouse(ctx) as adapter:

@@ -143,7 +143,7 @@ def create_branch(adapter: WarehouseAdapter, base: str, name: str, models: Itera
                                     exp.select(exp.Star()).from_(table_ref(base, model)))
             _delete_registry(adapter, name)
             adapter.execute(exp.insert(
-                exp.values([(name, schema, base, state._ts(state.now()), state._who())]),
+                exp.values([(name, schema, base, state.ts(state.now()), state._who())]),
                 table_ref(STATE_SCHEMA, "branches"),
                 columns=["name", "schema_name", "base_schema", "created_at", "created_by"]))
     return branch_info(adapter, base, name)
@@ -169,7 +169,7 @@ def record_build(adapter: WarehouseAdapter, branch: str, model: str, materialize
         adapter.execute(exp.delete(table, where=cond))
         adapter.execute(exp.insert(
             exp.values([(branch, model, materialized, prod_sql, run_id,
-                         state._ts(state.now()))]), table,
+                         state.ts(state.now()))]), table,
             columns=["branch", "model", "materialized", "prod_sql", "run_id", "built_at"]))
 
 

@@ -173,29 +173,34 @@ def build_incremental(adapter: WarehouseAdapter, schema: str, name: str,
         if top is None:  # an empty stored table: every row is new
             watermark = None
     staged = name + BATCH_SUFFIX
-    adapter.create_table_as(schema, staged,
+    # Where the batch is staged: the warehouse's temporary tables when it has them
+    # (``STAGING_SCHEMA``: never written to storage, never seen by another session, gone
+    # with a killed process), else next to the target.
+    stage = getattr(adapter, "STAGING_SCHEMA", None) or schema
+    staged_ref: str | exp.Table = staged if stage == schema else table_ref(stage, staged)
+    adapter.create_table_as(stage, staged,
                             batch_query(tree, schema, name, config, watermark, stored_max=top),
                             replace=True)
-    batch = adapter.table(schema, staged)
+    batch = adapter.table(stage, staged)
     assert batch is not None
     changes = compare_columns(stored.columns, batch.columns)
     note = None
     if changes:
         action = config.on_schema_change
         if action == "fail":
-            adapter.drop_relation(schema, staged, kind="table")
+            adapter.drop_relation(stage, staged, kind="table")
             raise IncrementalError(
                 f"columns of {name} changed since its table was built ({changes.describe()}); "
                 "on_schema_change = \"fail\" stops here, the stored table is unchanged — set "
                 "[incremental] on_schema_change or run "
                 f"`rocky run --full-refresh --select {name}`")
         if action == "full_refresh":
-            adapter.drop_relation(schema, staged, kind="table")
+            adapter.drop_relation(stage, staged, kind="table")
             full = _full(adapter, schema, name, tree, "table", cloned=cloned)
             return _with_note(full, f"full refresh: {changes.describe()}")
         if action == "append_new_columns":
             if changes.retyped:
-                adapter.drop_relation(schema, staged, kind="table")
+                adapter.drop_relation(stage, staged, kind="table")
                 raise IncrementalError(
                     f"column types of {name} changed ({changes.describe()}); "
                     "append_new_columns only adds columns — use on_schema_change = "
@@ -209,14 +214,14 @@ def build_incremental(adapter: WarehouseAdapter, schema: str, name: str,
             note = f"synced columns: {changes.describe()}"
 
     columns = [c.name for c in batch.columns]
-    batch_rows = adapter.row_count(schema, staged)
+    batch_rows = adapter.row_count(stage, staged)
     inserted = updated = deleted = 0
     if batch_rows:
         key = _key_columns(config.unique_key, batch.columns)
         if key:
-            _require_unique(adapter, schema, staged, key, name)
+            _require_unique(adapter, stage, staged, key, name)
         stored_rows = _count(adapter, exp.select(exp.Count(this=exp.Star())).from_(
-            _alias(schema, staged, "_s")).where(stored_key_exists(schema, name, key))) \
+            _alias(stage, staged, "_s")).where(stored_key_exists(schema, name, key))) \
             if key else 0
         # A batch of only new keys (the usual fact load) needs no join with the stored
         # table at all: a plain INSERT is the same result, for a fraction of the work.
@@ -225,31 +230,31 @@ def build_incremental(adapter: WarehouseAdapter, schema: str, name: str,
             # again unchanged is neither rewritten nor counted.
             differ = values_differ(key, columns)
             updated = _count(adapter, exp.select(exp.Count(this=exp.Star())).from_(
-                _alias(schema, staged, "_s")).where(exp.Exists(this=exp.select(
+                _alias(stage, staged, "_s")).where(exp.Exists(this=exp.select(
                     exp.Literal.number(1)).from_(_alias(schema, name, "_t")).where(
                     exp.and_(_match(key), exp.Paren(this=differ)))))) \
                 if stored_rows and differ is not None else 0
             inserted = batch_rows - stored_rows
             if updated:
-                adapter.merge_rows(schema, name, staged, key, columns)
+                adapter.merge_rows(schema, name, staged_ref, key, columns)
             elif inserted:
-                adapter.insert_rows(schema, name, staged, columns,
+                adapter.insert_rows(schema, name, staged_ref, columns,
                                     skip_stored_key=key if stored_rows else ())
         elif config.strategy == "delete+insert":
             deleted = _count(adapter, exp.select(exp.Count(this=exp.Star())).from_(
                 _alias(schema, name, "_t")).where(exp.Exists(this=exp.select(
-                    exp.Literal.number(1)).from_(_alias(schema, staged, "_s")).where(
+                    exp.Literal.number(1)).from_(_alias(stage, staged, "_s")).where(
                     _match(key))))) if stored_rows else 0
             if deleted:
-                adapter.delete_insert_rows(schema, name, staged, key, columns)
+                adapter.delete_insert_rows(schema, name, staged_ref, key, columns)
             else:
-                adapter.insert_rows(schema, name, staged, columns)
+                adapter.insert_rows(schema, name, staged_ref, columns)
             inserted = batch_rows
         else:  # append
-            adapter.insert_rows(schema, name, staged, columns,
+            adapter.insert_rows(schema, name, staged_ref, columns,
                                 skip_stored_key=key if stored_rows else ())
             inserted = batch_rows - stored_rows
-    adapter.drop_relation(schema, staged, kind="table")
+    adapter.drop_relation(stage, staged, kind="table")
     if after_apply is not None:
         after_apply(name)
     return IncrementalOutcome("incremental", inserted, updated, deleted, batch_rows, note,

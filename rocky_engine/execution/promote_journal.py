@@ -31,8 +31,7 @@ import sqlglot
 from sqlglot import exp
 
 from rocky_engine.adapters.base import WarehouseAdapter, table_ref
-from rocky_engine.execution import state
-from rocky_engine.execution.state import STATE_SCHEMA
+from rocky_engine.execution.state_tables import STATE_SCHEMA, ensure_state, now, ts
 
 JOURNAL = "promote_journal"
 STAGE_SUFFIX = "__rocky_promote"
@@ -119,7 +118,7 @@ def _apply(adapter: WarehouseAdapter, base: str, swaps: Sequence[Swap],
 
 def recover(adapter: WarehouseAdapter) -> list[Recovered]:
     """Finish (roll forward) or undo (roll back) every interrupted promote."""
-    state.ensure_state(adapter)
+    ensure_state(adapter)
     rows = adapter.fetchall(
         exp.select("promote_id", "branch", "base_schema", "step", "payload")
         .from_(table_ref(STATE_SCHEMA, JOURNAL)).order_by("at", "promote_id"))
@@ -151,6 +150,6 @@ def _append(adapter: WarehouseAdapter, promote_id: str, branch: str, base: str, 
             swaps: Sequence[Swap]) -> None:
     payload = json.dumps([s.to_json() for s in swaps])
     adapter.execute(exp.insert(
-        exp.values([(promote_id, branch, base, step, payload, state._ts(state.now()))]),
+        exp.values([(promote_id, branch, base, step, payload, ts(now()))]),
         table_ref(STATE_SCHEMA, JOURNAL),
         columns=["promote_id", "branch", "base_schema", "step", "payload", "at"]))

@@ -17,7 +17,6 @@ Two layers keep writers apart:
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import socket
@@ -30,35 +29,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-import sqlglot
 from sqlglot import exp
 
 from rocky_engine.adapters.base import WarehouseAdapter, WarehouseBusy, table_ref
 from rocky_engine.errors import LockTimeout, WarehouseError
+from rocky_engine.execution.state_tables import STATE_SCHEMA, ensure_state, now, ts
+from rocky_engine.execution.state_tables import who as _who
 
-STATE_SCHEMA = "_rocky"
 DEFAULT_LOCK_TIMEOUT = 30.0
 _LOCK_NAME = "writer"
-
-# Portable DDL, parsed once and generated for each adapter's dialect.
-_DDL = [sqlglot.parse_one(sql) for sql in (
-    ("CREATE TABLE IF NOT EXISTS _rocky.runs (run_id VARCHAR, command VARCHAR, target VARCHAR,"
-     " selection VARCHAR, status VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP,"
-     " who VARCHAR, host VARCHAR, pid INTEGER, summary VARCHAR)"),
-    ("CREATE TABLE IF NOT EXISTS _rocky.lock (name VARCHAR PRIMARY KEY, run_id VARCHAR,"
-     " command VARCHAR, who VARCHAR, host VARCHAR, pid INTEGER, acquired_at TIMESTAMP)"),
-    ("CREATE TABLE IF NOT EXISTS _rocky.branches (name VARCHAR, schema_name VARCHAR,"
-     " base_schema VARCHAR, created_at TIMESTAMP, created_by VARCHAR)"),
-    ("CREATE TABLE IF NOT EXISTS _rocky.branch_models (branch VARCHAR, model VARCHAR,"
-     " materialized VARCHAR, prod_sql VARCHAR, run_id VARCHAR, built_at TIMESTAMP)"),
-    # One row per incremental model build, written in the build's own transaction.
-    ("CREATE TABLE IF NOT EXISTS _rocky.incremental_runs (run_id VARCHAR, target VARCHAR,"
-     " model VARCHAR, mode VARCHAR, inserted BIGINT, updated BIGINT, deleted BIGINT,"
-     " batch_rows BIGINT, note VARCHAR, finished_at TIMESTAMP)"),
-    # Append-only: promote on a warehouse without transactions (promote_journal.py).
-    ("CREATE TABLE IF NOT EXISTS _rocky.promote_journal (promote_id VARCHAR, branch VARCHAR,"
-     " base_schema VARCHAR, step VARCHAR, payload VARCHAR, at TIMESTAMP)"),
-)]
 
 # Run ids held by live writers of *this* process (a row with our pid but an id not in
 # here was left by an earlier, crashed connection of the same process).
@@ -147,33 +126,8 @@ def open_with_retry(factory: Callable[[], A], *, timeout: float | None = None,
             time.sleep(poll)
 
 
-def ensure_state(adapter: WarehouseAdapter) -> None:
-    """Create the ``_rocky`` schema and its tables when missing (idempotent)."""
-    if STATE_SCHEMA in {s.lower() for s in adapter.schemas()} and \
-            len(adapter.relations(STATE_SCHEMA)) >= len(_DDL):
-        return
-    adapter.create_schema(STATE_SCHEMA)
-    for ddl in _DDL:
-        adapter.execute(ddl)
-
-
 def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
-
-
-def now() -> str:
-    return datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
-
-
-def _ts(value: str) -> exp.Expr:
-    return exp.cast(exp.Literal.string(value), exp.DataType.build("TIMESTAMP"))
-
-
-def _who() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # noqa: BLE001 - no passwd entry in some containers
-        return os.environ.get("USER", "unknown")
 
 
 def _where(**equals: object) -> exp.Expr:
@@ -264,18 +218,18 @@ def _acquire_row(adapter: WarehouseAdapter, run_id: str, command: str, deadline:
                 holder = current_holder(adapter)
                 if holder is None:
                     adapter.execute(exp.insert(
-                        exp.values([(_LOCK_NAME, *me.values(), _ts(now()))]), lock,
+                        exp.values([(_LOCK_NAME, *me.values(), ts(now()))]), lock,
                         columns=["name", *me, "acquired_at"]))
                     _activate(run_id)
                     return None
                 if _is_stale(adapter, holder):
                     adapter.execute(exp.update(
                         lock, {**{k: exp.convert(v) for k, v in me.items()},
-                               "acquired_at": _ts(now())},
+                               "acquired_at": ts(now())},
                         where=_where(name=_LOCK_NAME, run_id=holder.run_id)))
                     adapter.execute(exp.update(
                         table_ref(STATE_SCHEMA, "runs"),
-                        {"status": exp.convert("interrupted"), "finished_at": _ts(now())},
+                        {"status": exp.convert("interrupted"), "finished_at": ts(now())},
                         where=_where(run_id=holder.run_id, status="running")))
                     _activate(run_id)
                     return holder
@@ -310,7 +264,7 @@ def release_lock(adapter: WarehouseAdapter, run_id: str) -> None:
 def record_start(adapter: WarehouseAdapter, run_id: str, command: str, target: str,
                  selection: str) -> None:
     adapter.execute(exp.insert(
-        exp.values([(run_id, command, target, selection, "running", _ts(now()), _who(),
+        exp.values([(run_id, command, target, selection, "running", ts(now()), _who(),
                      socket.gethostname(), os.getpid())]),
         table_ref(STATE_SCHEMA, "runs"),
         columns=["run_id", "command", "target", "selection", "status", "started_at", "who",
@@ -321,7 +275,7 @@ def record_finish(adapter: WarehouseAdapter, run_id: str, status: str,
                   summary: dict[str, object]) -> None:
     adapter.execute(exp.update(
         table_ref(STATE_SCHEMA, "runs"),
-        {"status": exp.convert(status), "finished_at": _ts(now()),
+        {"status": exp.convert(status), "finished_at": ts(now()),
          "summary": exp.convert(json.dumps(summary, default=str))},
         where=_where(run_id=run_id)))
 
@@ -365,7 +319,7 @@ def record_incremental(adapter: WarehouseAdapter, run_id: str, target: str, mode
     adapter.execute(exp.insert(
         exp.values([(run_id, target, model, outcome.mode, outcome.inserted, outcome.updated,
                      outcome.deleted, outcome.batch_rows, outcome.schema_change,
-                     _ts(now()))]),
+                     ts(now()))]),
         table_ref(STATE_SCHEMA, "incremental_runs"),
         columns=["run_id", "target", "model", "mode", "inserted", "updated", "deleted",
                  "batch_rows", "note", "finished_at"]))

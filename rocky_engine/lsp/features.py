@@ -22,9 +22,10 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
-from rocky_engine.compiler.infer import MODEL_DB, infer_types, relation_name
+from rocky_engine.compiler.infer import infer_types
 from rocky_engine.compiler.ir import CompiledColumn
 from rocky_engine.compiler.positions import Site, span
+from rocky_engine.compiler.relations import MODEL_DB, relation_name
 from rocky_engine.compiler.resolve import Catalog, resolve_table
 from rocky_engine.compiler.tables import table_refs
 from rocky_engine.compiler.types import normalize

@@ -52,7 +52,7 @@ def test_demo_steps_run_on_a_built_project(built_shop, capsys) -> None:
 
 @pytest.mark.parametrize("module", [
     "intent_agent.providers", "intent_agent.providers.base", "intent_agent.providers.scripted",
-    "intent_agent.providers.offline", "intent_agent.safety", "intent_agent.rules",
+    "intent_agent.providers.offline", "intent_agent.providers.factory", "intent_agent.safety", "intent_agent.rules",
     "intent_agent.prompting",
 ])
 def test_docstring_examples_run(module: str) -> None:
