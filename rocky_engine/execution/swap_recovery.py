@@ -26,7 +26,7 @@ from sqlglot import exp
 
 from rocky_engine.adapters.base import WarehouseAdapter, table_ref
 from rocky_engine.adapters.swap import OLD_SUFFIX
-from rocky_engine.execution.state import STATE_SCHEMA
+from rocky_engine.execution.state_tables import STATE_SCHEMA
 
 # Work tables of a build (runner, incremental) and of adapters' replaces; promote's own
 # copies (``__rocky_promote``) are the promote journal's to settle.
