@@ -74,12 +74,14 @@ class TargetRules:
     ``fixups`` rewrite a (copied) tree before generation so it keeps the project
     dialect's meaning; ``refusals`` name, per node, a construct the target lacks (None:
     fine); ``type_names`` maps the warehouse's reported type names onto sqlglot-parsable
-    ones before :func:`normalize_type`.
+    ones before :func:`normalize_type`; ``generator`` overrides settings of sqlglot's
+    generator for the target where its spelling is wrong.
     """
 
     fixups: tuple[Fixup, ...] = ()
     refusals: tuple[Refusal, ...] = ()
     type_names: dict[str, str] = field(default_factory=dict)
+    generator: tuple[tuple[str, object], ...] = ()
 
 
 # ---------------------------------------------------------------------------- postgres
@@ -213,7 +215,10 @@ RULES: dict[str, TargetRules] = {
     ),
     # Spark: QUALIFY kept as written (sqlglot's rewrite is switched off for Spark when
     # spark_dialect is imported); DATE_TRUNC gives a TIMESTAMP there as on Postgres.
-    "spark": TargetRules(fixups=(_pg_date_trunc, _spark.lateral), refusals=(_spark.refuse,)),
+    "spark": TargetRules(fixups=(_pg_date_trunc, _spark.lateral), refusals=(_spark.refuse,),
+                         # sqlglot writes a sample's seed as `SEED (n)`; Spark reads
+                         # `REPEATABLE (n)`.
+                         generator=(("TABLESAMPLE_SEED_KEYWORD", "REPEATABLE"),)),
 }
 
 
@@ -237,6 +242,8 @@ def unsupported(tree: exp.Expr, target: str) -> list[Unsupported]:
                     break
     # What sqlglot itself reports it cannot generate (after the fix-ups).
     gen = _dialect(target).generator(unsupported_level=ErrorLevel.IGNORE)
+    for setting, value in rules(target).generator:
+        setattr(gen, setting, value)
     gen.generate(_fixed(tree, target), copy=True)
     for message in dict.fromkeys(gen.unsupported_messages):
         found.append(Unsupported(_construct_of(message), target, None, message))
@@ -256,6 +263,8 @@ def render(tree: exp.Expr, target: str, *, checked: bool = False) -> str:
     if findings:
         raise DialectError(findings)
     gen = _dialect(target).generator(unsupported_level=ErrorLevel.IGNORE)
+    for setting, value in rules(target).generator:
+        setattr(gen, setting, value)
     fixed = _fixed(tree, target)
     sql = gen.generate(fixed, copy=fixed is tree)
     if gen.unsupported_messages:

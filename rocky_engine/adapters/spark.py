@@ -65,6 +65,9 @@ class SparkAdapter(IncrementalSQL):
     # merge and delete+insert rebuild the table under a scratch name and swap it in.
     CLONE_KIND = "copy"
     MERGE_METHOD = "rebuild"
+    # Drift profiling of large tables: Spark's row sample (`TABLESAMPLE (p PERCENT)
+    # REPEATABLE (seed)`); the method name is not part of Spark's syntax.
+    SAMPLE_METHOD = "BERNOULLI"
 
     def __init__(self, settings: SparkSettings) -> None:
         self.settings = settings

@@ -65,7 +65,12 @@ def refuse(node: exp.Expr) -> str | None:
 
         return f"type {render_type(node)}"
     if isinstance(node, exp.TableSample):
-        return "USING SAMPLE / TABLESAMPLE"
+        # A percentage samples rows on Spark as DuckDB's `USING SAMPLE 10%` does (block or
+        # row: both a random share); a row count or a named method has no equivalent.
+        method = node.args.get("method")
+        if node.args.get("percent") is None or node.args.get("size") is not None or \
+                (method is not None and method.name.upper() not in ("SYSTEM", "BERNOULLI")):
+            return "USING SAMPLE / TABLESAMPLE (Spark: a percentage)"
     return None
 
 

@@ -91,6 +91,7 @@ _ANONYMOUS: dict[str, str] = {
 }
 
 _INTEGERS = INTEGERS
+_NUMERIC = INTEGERS | {T.DOUBLE, T.FLOAT, T.DECIMAL}
 _FRACTIONAL_PARTS = {"epoch", "julian"}  # DATE_PART units DuckDB returns as DOUBLE
 
 
@@ -161,6 +162,14 @@ def _temporal(op: str, left: exp.DType, right: exp.DType) -> exp.DType | None:
         return T.INTERVAL
     if op == "+" and {left, right} == {T.DATE, T.TIME}:
         return T.TIMESTAMP
+    # INTERVAL arithmetic (how sqlglot writes DuckDB's `date_add(d, interval (n) day)`):
+    # number * INTERVAL is an INTERVAL; a date/time moved by an INTERVAL keeps its kind,
+    # except a DATE, which becomes a TIMESTAMP.
+    if op == "*" and T.INTERVAL in (left, right) and {left, right} - {T.INTERVAL} <= _NUMERIC:
+        return T.INTERVAL
+    moved = right if left == T.INTERVAL and op == "+" else left
+    if op in "+-" and T.INTERVAL in (left, right) and moved in DATE_TIMES:
+        return T.TIMESTAMP if moved == T.DATE else moved
     return None
 
 

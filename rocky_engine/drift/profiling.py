@@ -71,9 +71,9 @@ def profile_table(adapter: WarehouseAdapter, schema: str, table: str, columns: l
     total = int(adapter.fetchall(exp.select(exp.func("COUNT", exp.Star())).from_(ref))[0][0])
     sample = _sample(adapter, schema, table, total, sample_rows)
     found = _read(adapter, sample or ref, columns, kinds, sampled=sample is not None)
-    if sample is not None and int(found[(0, "st")][0]["total"] or 0) < min(total, 1000):
+    if sample is not None and int(found[(0, "st")][0]["total"] or 0) < sample_rows // 4:
         # Too small a sample to say anything (block sampling can come back nearly empty):
-        # read the whole table instead.
+        # read the whole table instead (a row sample of about sample_rows never does).
         sample = None
         found = _read(adapter, ref, columns, kinds, sampled=False)
     low_keys = {k.lower() for k in keys}
@@ -210,8 +210,8 @@ def _read(adapter: WarehouseAdapter, source: exp.Table, columns: list[str],
         exp.Paren(this=exp.column(n)) for n in names])]))
     query = (exp.select("*").from_(union.subquery("_rocky_u", copy=False), copy=False)
              .with_("_rocky_s", as_=exp.select("*").from_(source.copy()), copy=False,
-                    materialized=materialized and sampled)
-             .with_("_rocky_g", as_=grouping, copy=False, materialized=materialized))
+                    materialized=(materialized and sampled) or None)
+             .with_("_rocky_g", as_=grouping, copy=False, materialized=materialized or None))
     fields = [name for name, _ in _FIELDS]
     out: dict[tuple[int, str], list[_Row]] = {}
     for i, tag, *rest in adapter.fetchall(query):

@@ -38,3 +38,18 @@ def test_a_percentage_sample_carries_to_postgres_a_row_count_does_not() -> None:
                 "SELECT * FROM t USING SAMPLE reservoir(10%)"):
         (construct,) = refused(sql)
         assert "SAMPLE" in construct, construct
+
+
+def test_a_percentage_sample_carries_to_spark_with_its_seed() -> None:
+    """Spark reads ``TABLESAMPLE (p PERCENT) REPEATABLE (seed)`` (sqlglot writes ``SEED``)."""
+    import sqlglot
+
+    from rocky_engine.adapters.dialect import render, unsupported
+
+    tree = sqlglot.parse_one("SELECT * FROM t TABLESAMPLE SYSTEM (5 PERCENT) REPEATABLE (3)",
+                             read="duckdb")
+    assert unsupported(tree, "spark") == []
+    assert render(tree, "spark") == "SELECT * FROM t TABLESAMPLE (5 PERCENT) REPEATABLE (3)"
+    (finding,) = unsupported(sqlglot.parse_one("SELECT * FROM t USING SAMPLE 10 ROWS",
+                                               read="duckdb"), "spark")
+    assert "SAMPLE" in finding.construct

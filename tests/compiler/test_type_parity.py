@@ -97,7 +97,10 @@ CORPUS: tuple[str, ...] = (
     # -- dates, timestamps and intervals
     "dt + 1", "dt - 1", "dt + i", "dt - dt", "ts - ts", "ts - dt", "tz - tz",
     "dt + tm", "dt + INTERVAL 1 DAY", "ts + INTERVAL 1 DAY", "tz + INTERVAL 1 DAY",
-    "tm + INTERVAL 1 HOUR", "iv * 2", "CURRENT_DATE - dt", "DATE_TRUNC('month', dt)",
+    "tm + INTERVAL 1 HOUR", "iv * 2",
+    # how sqlglot writes DuckDB's `date_add(d, interval (n) day)` (dbt.dateadd)
+    "dt + CAST(i AS BIGINT) * INTERVAL '1' DAY", "b * INTERVAL '1' DAY", "f * iv",
+    "ts - b * INTERVAL '1' HOUR", "INTERVAL 1 DAY + dt", "tz + b * iv", "CURRENT_DATE - dt", "DATE_TRUNC('month', dt)",
     "DATE_TRUNC('day', tz)", "DATE_DIFF('day', dt, ts)", "EXTRACT(year FROM dt)",
     "EXTRACT(epoch FROM ts)", "DATE_PART('epoch', ts)", "YEAR(dt) * 100 + MONTH(dt)",
     "EPOCH_MS(ts)", "CAST(ts AS DATE)", "STRFTIME(ts, '%Y')", "AGE(ts, ts)",

@@ -109,7 +109,7 @@ def test_context_features(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         """,
         "models/two_arg.sql": "select id from {{ ref('ctx', 'base') }}",
         "models/refuse_statement.sql": """
-            {% call statement('x', fetch_result=True) %}select 1{% endcall %}
+            {% call statement('x', fetch_result=True) %}select max(id) from {{ ref('base') }}{% endcall %}
             select 1 as one
         """,
         "models/refuse_adapter.sql": """
@@ -117,7 +117,7 @@ def test_context_features(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
             select 1 as one
         """,
         "models/refuse_var.sql": "select {{ var('nope') }} as x",
-        "models/refuse_late.sql": "select 1 as x\n-- fine so far\n{% set r = run_query('select 1') %}\n",
+        "models/refuse_late.sql": "select 1 as x\n-- fine so far\n{% set r = run_query('select now()') %}\n",
         "models/refuse_env.sql": "select '{{ env_var('CTX_UNSET_XYZ') }}' as x",
         "models/refuse_undefined.sql": "select {{ no_such_macro() }} as x",
         "models/refuse_ref.sql": "select * from {{ ref('ghost') }}",
@@ -148,11 +148,13 @@ def test_context_features(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert 'materialized = "view"' in (tmp_path / "out" / "models" / "base.toml").read_text()
     assert "FROM base" in (tmp_path / "out" / "models" / "two_arg.sql").read_text()
     reasons = {n: by[n].notes[0] for n in by if by[n].status == "refused"}
-    assert "statement" in reasons["refuse_statement"]
+    assert "statement('x')" in reasons["refuse_statement"]
+    assert "it queries" in reasons["refuse_statement"]
     assert "adapter.get_columns_in_relation" in reasons["refuse_adapter"]
     assert "var('nope')" in reasons["refuse_var"]
     assert by["refuse_adapter"].line == 1 and by["refuse_statement"].line == 1
     assert by["refuse_late"].line == 3 and "run_query" in reasons["refuse_late"]
+    assert "depends on when it runs" in reasons["refuse_late"]
     assert "CTX_UNSET_XYZ" in reasons["refuse_env"]
     assert "no_such_macro" in reasons["refuse_undefined"]
     assert "ref('ghost')" in reasons["refuse_ref"]
@@ -181,13 +183,15 @@ def test_dispatch_search_order_lets_the_project_override(tmp_path: Path) -> None
         "macros/override.sql": "{% macro duckdb__lower_it(c) %}upper({{ c }}){% endmacro %}",
         "models/m.sql": "select {{ helpers.lower_it('kind') }} as k from {{ source('app', 'events') }}",
     })
+    # dbt searches the root project before an installed package's namespace (checked
+    # against dbt 1.11: `select upper(...)`), unless `dispatch:` says otherwise.
     plain = import_dbt(root, tmp_path / "a")
     assert plain.count("refused") == 0
-    assert "LOWER(TRIM(kind))" in (tmp_path / "a" / "models" / "m.sql").read_text()
+    assert "UPPER(kind)" in (tmp_path / "a" / "models" / "m.sql").read_text()
     with (root / "dbt_project.yml").open("a") as f:
-        f.write("dispatch:\n  - macro_namespace: helpers\n    search_order: [ctx, helpers]\n")
+        f.write("dispatch:\n  - macro_namespace: helpers\n    search_order: [helpers]\n")
     import_dbt(root, tmp_path / "b")
-    assert "UPPER(kind)" in (tmp_path / "b" / "models" / "m.sql").read_text()
+    assert "LOWER(TRIM(kind))" in (tmp_path / "b" / "models" / "m.sql").read_text()
 
 
 def test_names_rocky_cannot_take_are_refused(tmp_path: Path) -> None:

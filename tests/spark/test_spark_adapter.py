@@ -136,3 +136,34 @@ def test_session_start_prints_nothing(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["derby.log", "log4j2.properties", "metastore_db", "rocky.lock", "spark.log", "tmp",
          "warehouse"])
+
+
+def test_a_large_table_is_profiled_from_a_repeatable_row_sample(spark: SparkAdapter) -> None:
+    """Drift fingerprints of a table above five times ``sample_rows``: Spark's row sample
+    with a seed (``REPEATABLE``), the same figures on a second read."""
+    from rocky_engine.drift.profiling import profile_table
+
+    spark.execute("CREATE DATABASE IF NOT EXISTS big")
+    spark.execute("CREATE TABLE big.events USING parquet AS SELECT id, "
+                  "element_at(array('placed', 'shipped', 'returned'), CAST(id % 3 AS INT) + 1) "
+                  "AS status FROM range(60000)")
+    seen: list[str] = []
+    real = spark.fetchall
+
+    def spy(sql, params=None):  # type: ignore[no-untyped-def]
+        seen.append(sql if isinstance(sql, str) else spark._sql(sql))
+        return real(sql, params)
+
+    spark.fetchall = spy  # type: ignore[method-assign]
+    try:
+        prints = profile_table(spark, "big", "events", ["id", "status"], keys={"id"},
+                               sample_rows=1_000)
+        again = profile_table(spark, "big", "events", ["id", "status"], keys={"id"},
+                              sample_rows=1_000)
+    finally:
+        del spark.fetchall
+    assert any("TABLESAMPLE" in q and "REPEATABLE" in q for q in seen), seen
+    assert prints == again
+    assert prints["id"].rows == 60_000 and 500 < prints["id"].sampled < 2_000
+    assert prints["id"].dup_rate == 0.0 and prints["id"].distinct == prints["id"].sampled
+    assert sorted(v for v, _ in prints["status"].top) == ["placed", "returned", "shipped"]

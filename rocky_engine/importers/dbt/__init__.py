@@ -67,7 +67,7 @@ def import_dbt(dbt_dir: str | Path, dest: str | Path | None = None, *,
     else:
         from rocky_engine.importers.dbt._jinja import jinja_ir
 
-        ir = jinja_ir(root, project)
+        ir = jinja_ir(root, project, dbt_executable)
     if notes:
         from dataclasses import replace
 

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-import itertools
 import json
-import os
 import re
 from collections import ChainMap
 from collections.abc import Callable
@@ -26,6 +24,30 @@ from typing import Any
 
 import jinja2
 
+from rocky_engine.importers.dbt._context import (
+    _MISSING,
+    Refused,
+    Relation,
+    _Adapter,
+    _Api,
+    _Config,
+    _env_var,
+    _Exceptions,
+    _Flags,
+    _fromyaml,
+    _Macro,
+    _Modules,
+    _Namespace,
+    _needs_warehouse,
+    _raise_return,
+    _Result,
+    _Return,
+    _Table,
+    _Target,
+    _target,
+    _toyaml,
+)
+from rocky_engine.importers.dbt._dbt_install import find_dbt_macros
 from rocky_engine.importers.dbt._ir import (
     DbtColumn,
     DbtModel,
@@ -37,6 +59,8 @@ from rocky_engine.importers.dbt._ir import (
     rel_key,
 )
 from rocky_engine.importers.dbt._project import load_yaml, paths
+from rocky_engine.importers.dbt._scratch import ScratchCatalog, ScratchError
+from rocky_engine.importers.dbt._sources import seed_columns
 
 _MACRO_RE = re.compile(
     r"{%-?\s*macro\s+(\w+)\s*\(.*?-?%}.*?{%-?\s*endmacro\s*-?%}", re.DOTALL)
@@ -50,143 +74,6 @@ _CONFIG_KEYS = {"materialized", "schema", "alias", "enabled", "tags", "unique_ke
                 "access", "group", "column_types", "quote_columns", "delimiter", "severity",
                 "where", "store_failures", "sql_header", "batch_size", "lookback", "begin",
                 "event_time", "on_configuration_change", "packages"}
-
-
-class Refused(Exception):
-    """The model needs something rocky cannot give while compiling (the warehouse)."""
-
-
-class _Return(Exception):
-    def __init__(self, value: Any) -> None:
-        self.value = value
-
-
-def _raise_return(value: Any = "") -> None:
-    raise _Return(value)
-
-
-class Relation:
-    """What ``ref()``, ``source()`` and ``this`` return; renders like dbt's relation."""
-
-    def __init__(self, database: str, schema: str, identifier: str, *, cte: str | None = None):
-        self.database, self.schema, self.identifier = database, schema, identifier
-        self.name = self.table = identifier
-        self._cte = cte
-
-    def __str__(self) -> str:
-        if self._cte:
-            return self._cte
-        return ".".join(f'"{p}"' for p in (self.database, self.schema, self.identifier) if p)
-
-    def __html__(self) -> str:  # so jinja does not escape it
-        return str(self)
-
-    def render(self) -> str:
-        return str(self)
-
-    def include(self, **_: Any) -> Relation:
-        return self
-
-    is_relation = True
-    is_cte = False
-    type = "table"
-
-    def quote(self, **_: Any) -> Relation:
-        return self
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
-            raise AttributeError(name)
-        raise Refused(f"uses relation.{name}, which needs the warehouse")
-
-
-class _Macro:
-    """A macro callable as dbt calls it: ``return(...)`` gives the call's value."""
-
-    def __init__(self, name: str, source: str, env: jinja2.Environment, ctx: Any, origin: str):
-        self.name, self.source, self.env, self.ctx, self.origin = name, source, env, ctx, origin
-        self._fn: Any = None
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if self._fn is None:
-            template = self.env.from_string(self.source)
-            self._fn = getattr(template.make_module(vars=self.ctx, shared=True), self.name)
-        try:
-            return self._fn(*args, **kwargs)
-        except _Return as ret:
-            return ret.value
-
-
-class _Namespace:
-    def __init__(self, name: str, macros: dict[str, Any], fallback: Callable[[str], Any] | None = None):
-        self._name, self._macros, self._fallback = name, macros, fallback
-
-    def __getattr__(self, item: str) -> Any:
-        if item.startswith("__"):
-            raise AttributeError(item)
-        if item in self._macros:
-            return self._macros[item]
-        if self._fallback is not None:
-            found = self._fallback(item)
-            if found is not None:
-                return found
-        raise Refused(f"uses {self._name}.{item}, which is not a macro of `{self._name}`")
-
-
-class _Adapter:
-    def __init__(self, dispatch: Callable[..., Any], adapter_type: str = "duckdb") -> None:
-        self.dispatch = dispatch
-        self._type = adapter_type
-
-    def quote(self, name: str) -> str:
-        return f'"{name}"'
-
-    def type(self) -> str:
-        return self._type
-
-    def __getattr__(self, item: str) -> Any:
-        raise Refused(f"uses adapter.{item}, which needs the warehouse while compiling")
-
-
-class _Config:
-    def __init__(self, base: dict[str, Any]) -> None:
-        self.values = dict(base)
-
-    def __call__(self, *args: Any, **kwargs: Any) -> str:
-        for a in args:
-            if isinstance(a, dict):
-                self.values.update(a)
-        self.values.update(kwargs)
-        return ""
-
-    def get(self, key: str, default: Any = None, *_: Any, **__: Any) -> Any:
-        return self.values.get(key, default)
-
-    def require(self, key: str, *_: Any) -> Any:
-        if key not in self.values:
-            raise Refused(f"config `{key}` is required by a macro but not set")
-        return self.values[key]
-
-
-def _needs_warehouse(what: str) -> Callable[..., Any]:
-    def fn(*_: Any, **__: Any) -> Any:
-        raise Refused(f"calls {what}, which needs the warehouse while compiling")
-    return fn
-
-
-def _compiler_error(msg: str = "", *_: Any) -> None:
-    raise Refused(f"raises a compiler error: {msg}")
-
-
-class _Exceptions:
-    raise_compiler_error = staticmethod(_compiler_error)
-
-    @staticmethod
-    def warn(*_: Any, **__: Any) -> str:
-        return ""
-
-    def __getattr__(self, item: str) -> Any:
-        return _compiler_error
 
 
 def _config_levels(tree: Any, path: list[str]) -> dict[str, Any]:
@@ -262,7 +149,8 @@ def _plain(value: Any) -> Any:
 
 
 class _Renderer:
-    def __init__(self, root: Path, project: dict[str, Any]) -> None:
+    def __init__(self, root: Path, project: dict[str, Any], dbt_executable: str | None = None,
+                 ) -> None:
         self.root = root
         self.project = project
         self.name = str(project["name"])
@@ -290,8 +178,27 @@ class _Renderer:
         self.ctx: dict[str, Any] = dict(self.env.globals)
         self.macros: dict[str, dict[str, _Macro]] = {}
         self.pkg_ctx: dict[str, Any] = {}
+        self.notes: list[str] = []
+        # dbt's own macros (the `dbt` namespace): the installed dbt's when there is one, with
+        # rocky's small set of cross-database macros behind them.
+        self.dbt_install = find_dbt_macros(self.adapter_type, dbt_executable)
+        dbt_files: list[tuple[str, str]] = []
+        if self.dbt_install is not None:
+            for folder in reversed(self.dbt_install.folders):  # the adapter's override
+                for f in sorted(folder.rglob("*.sql")):
+                    dbt_files.append((str(f), f.read_text(encoding="utf-8", errors="replace")))
+            self.notes.append(f"dbt's own macros (dbt.*) were read from dbt-core "
+                              f"{self.dbt_install.version} at {self.dbt_install.site}")
+        else:
+            self.notes.append("no dbt installation found: dbt's cross-database macros (dbt.*) "
+                              "came from rocky's own set (pass --dbt PATH/TO/dbt to use yours)")
+        self.dbt_macros = self._load_macros("dbt", dbt_files)
         builtins_text = (Path(__file__).with_name("_builtins.sql")).read_text(encoding="utf-8")
-        self.builtins = self._load_macros("dbt", [("_builtins.sql", builtins_text)])
+        self.builtins = self._load_macros("dbt", [("_builtins.sql", builtins_text)],
+                                          ChainMap(self.dbt_macros, self.ctx))
+        self.pkg_ctx["dbt"] = ChainMap(self.dbt_macros, self.builtins, self.ctx)
+        self.scratch = ScratchCatalog(str(self.target.get("database") or ""))
+        self.results: dict[str, _Result] = {}
         for pkg, path in self.packages.items():
             files = []
             for mp in paths(self.pkg_projects[pkg], "macro-paths", "macros"):
@@ -302,32 +209,39 @@ class _Renderer:
             self.macros[pkg] = self._load_macros(pkg, files)
         self._install_context()
 
-    def _load_macros(self, pkg: str, files: list[tuple[str, str]]) -> dict[str, _Macro]:
+    def _load_macros(self, pkg: str, files: list[tuple[str, str]], outer: Any = None,
+                     ) -> dict[str, _Macro]:
         out: dict[str, _Macro] = {}
-        ctx = ChainMap(out, self.ctx)
+        ctx = ChainMap(out, outer if outer is not None else self.ctx)
         self.pkg_ctx[pkg] = ctx
         for file, text in files:
             text = _BLOCKS_RE.sub("", text)
             for m in _MACRO_RE.finditer(text):
-                out[m.group(1)] = _Macro(m.group(1), m.group(0), self.env, ctx, file)
+                out[m.group(1)] = _Macro(m.group(1), m.group(0), self.env, ctx, file, pkg)
         return out
 
     def _dispatch(self, macro_name: str, macro_namespace: str | None = None,
                   packages: Any = None) -> Any:
         """dbt's ``adapter.dispatch``: the project's ``dispatch:`` search order for the
-        namespace (else the namespace alone, or the root project), then dbt's own macros;
-        in each package ``<adapter>__name`` before ``default__name``."""
-        search = self._search_order(macro_namespace)
+        namespace, else the root project then the namespace (dbt's order for an installed
+        package or `dbt`); in each package ``<adapter>__name`` before ``default__name``."""
+        search = ([str(p) for p in packages] if isinstance(packages, (list, tuple))
+                  else self._search_order(macro_namespace))
         for pkg in search:
-            macros = self.builtins if pkg == "dbt" else self.macros.get(pkg, {})
-            for prefix in (f"{self.adapter_type}__", "default__"):
-                found = macros.get(prefix + macro_name)
-                if found is not None:
-                    return found
+            for macros in self._package_macros(pkg):
+                for prefix in (f"{self.adapter_type}__", "default__"):
+                    found = macros.get(prefix + macro_name)
+                    if found is not None:
+                        return found
         if macro_name in self.builtins:
             return self.builtins[macro_name]
         raise Refused(f"adapter.dispatch('{macro_name}', '{macro_namespace}') found no "
-                      "implementation")
+                      f"implementation in {', '.join(search)}")
+
+    def _package_macros(self, pkg: str) -> list[dict[str, _Macro]]:
+        if pkg == "dbt":
+            return [self.dbt_macros, self.builtins]
+        return [self.macros.get(pkg, {})]
 
     def _search_order(self, namespace: str | None) -> list[str]:
         for entry in self.project.get("dispatch") or []:
@@ -335,7 +249,32 @@ class _Renderer:
                 order = entry.get("search_order")
                 if isinstance(order, list) and order:
                     return [str(p) for p in order]
+        if namespace and namespace != self.name and (namespace in self.macros or namespace == "dbt"):
+            return [self.name, namespace]
         return [namespace] if namespace else [self.name]
+
+    # ------------------------------------------------- what dbt asks the warehouse
+    def _statement(self, name: str | None = None, fetch_result: bool = False, *_: Any,
+                   caller: Any = None, **__: Any) -> str:
+        sql = str(caller()) if caller is not None else ""
+        self.results[str(name)] = self._query(sql, f"statement('{name}')")
+        return ""
+
+    def _run_query(self, sql: Any) -> _Table:
+        return self._query(str(sql), "run_query")["table"]  # type: ignore[no-any-return]
+
+    def _query(self, sql: str, what: str) -> _Result:
+        if self.adapter_type != "duckdb":
+            raise Refused(f"runs SQL while compiling ({what}), which needs the warehouse")
+        try:
+            cols, rows = self.scratch.constant_query(sql)
+        except ScratchError as exc:
+            raise Refused(f"runs SQL while compiling ({what}) and {exc}: that needs the "
+                          "warehouse") from None
+        return _Result(cols, rows)
+
+    def _load_result(self, name: str) -> _Result | None:
+        return self.results.get(str(name))
 
     def _install_context(self) -> None:
         c = self.ctx
@@ -343,9 +282,8 @@ class _Renderer:
         c.update({
             "return": _raise_return, "execute": True, "flags": _Flags(),
             "target": _Target(self.target), "env_var": _env_var,
-            "run_query": _needs_warehouse("run_query"),
-            "statement": _needs_warehouse("statement"),
-            "load_result": _needs_warehouse("load_result"),
+            "run_query": self._run_query, "statement": self._statement,
+            "load_result": self._load_result, "load_relation": _needs_warehouse("load_relation"),
             "log": lambda *a, **k: "", "print": lambda *a, **k: "",
             "exceptions": _Exceptions(), "adapter": _Adapter(self._dispatch, self.adapter_type),
             "modules": _Modules(), "tojson": json.dumps, "fromjson": json.loads,
@@ -353,16 +291,18 @@ class _Renderer:
             "local_md5": lambda text: hashlib.md5(str(text).encode()).hexdigest(),
             "fromyaml": _fromyaml, "toyaml": _toyaml,
             "should_full_refresh": lambda: True, "graph": {"nodes": {}, "sources": {}},
-            "api": _Namespace("api", {}), "invocation_id": "rocky-import",
-            "run_started_at": _dt.datetime(2000, 1, 1), "dbt_version": "1.11.0",
+            "api": _Api(), "invocation_id": "rocky-import",
+            "run_started_at": _dt.datetime(2000, 1, 1),
+            "dbt_version": self.dbt_install.version if self.dbt_install else "1.11.0",
             "project_name": self.name,
         })
-        c["dbt"] = _Namespace("dbt", self.builtins)
+        c["dbt"] = _Namespace("dbt", self.dbt_macros, self.builtins.get)
         for pkg, macros in self.macros.items():
             c[pkg] = _Namespace(pkg, macros)
         # Root project macros are global (and override the `dbt` namespace's, as in dbt).
-        for name, macro in self.builtins.items():
-            c.setdefault(name, macro)
+        for macros in (self.dbt_macros, self.builtins):
+            for name, macro in macros.items():
+                c.setdefault(name, macro)
         c.update(root_macros)
 
     # -------------------------------------------------------------- per model
@@ -374,85 +314,23 @@ class _Renderer:
         return base if custom is None else f"{base}_{str(custom).strip()}"
 
 
-class _Flags:
-    FULL_REFRESH = False
-    STORE_FAILURES = False
-    WHICH = "compile"
-
-    def __getattr__(self, item: str) -> Any:
-        return None
+def target_database(root: Path, project: dict[str, Any]) -> str:
+    """The DuckDB database name the project's profile builds into (``dbt`` when in memory)."""
+    name = str(_target(root, project).get("database") or "")
+    return name if name and name.lower() != "memory" and "/" not in name else "dbt"
 
 
-class _Target(dict):  # type: ignore[type-arg]
-    def __getattr__(self, item: str) -> Any:
-        try:
-            return self[item]
-        except KeyError:
-            raise AttributeError(item) from None
-
-
-class _Modules:
-    datetime = _dt
-    re = re
-    itertools = itertools
-
-    def __getattr__(self, item: str) -> Any:
-        raise Refused(f"uses modules.{item}")
-
-
-_MISSING = object()
-
-
-def _fromyaml(text: str) -> Any:
-    import yaml
-
-    return yaml.safe_load(text)
-
-
-def _toyaml(value: Any) -> str:
-    import yaml
-
-    return str(yaml.safe_dump(value, sort_keys=False))
-
-
-def _env_var(name: str, default: Any = _MISSING) -> Any:
-    if name in os.environ:
-        return os.environ[name]
-    if default is _MISSING:
-        raise Refused(f"env_var('{name}') is not set and has no default")
-    return default
-
-
-def _target(root: Path, project: dict[str, Any]) -> dict[str, Any]:
-    """The target of the project's profile, when a profiles.yml is at hand; else DuckDB."""
-    out: dict[str, Any] = {"name": "dev", "type": "duckdb", "schema": "main",
-                           "database": "dev", "threads": 1, "profile_name": project.get("profile")}
-    for candidate in (root / "profiles.yml",
-                      Path(os.environ.get("DBT_PROFILES_DIR", "~/.dbt")).expanduser() / "profiles.yml"):
-        if not candidate.is_file():
-            continue
-        try:
-            data = load_yaml(candidate, str(candidate))
-        except Exception:  # noqa: BLE001 - a broken profile only costs the defaults
-            return out
-        prof = (data or {}).get(project.get("profile") or "") if isinstance(data, dict) else None
-        if not isinstance(prof, dict):
-            return out
-        name = str(prof.get("target") or "dev")
-        cfg = (prof.get("outputs") or {}).get(name) or {}
-        out.update({k: v for k, v in cfg.items() if isinstance(v, (str, int, float, bool))})
-        out["name"] = name
-        if "database" not in cfg and out["type"] == "duckdb":
-            path = str(cfg.get("path") or ":memory:")
-            out["database"] = "memory" if path == ":memory:" else Path(path).stem
-        out.setdefault("schema", "main")
-        break
-    return out
-
-
-def jinja_ir(root: Path, project: dict[str, Any]) -> DbtProjectIR:
+def jinja_ir(root: Path, project: dict[str, Any], dbt_executable: str | None = None,
+              ) -> DbtProjectIR:
     """The project as rendering its Jinja gives it (the same records as the manifest's)."""
-    r = _Renderer(root, project)
+    r = _Renderer(root, project, dbt_executable)
+    try:
+        return _jinja_ir(r, root, project)
+    finally:
+        r.scratch.close()
+
+
+def _jinja_ir(r: _Renderer, root: Path, project: dict[str, Any]) -> DbtProjectIR:
     name = r.name
     db = str(r.target.get("database") or "")
     tests: list[DbtTest] = []
@@ -518,26 +396,62 @@ def jinja_ir(root: Path, project: dict[str, Any]) -> DbtProjectIR:
 
     # seeds
     seeds: list[DbtSeed] = []
-    for folder in paths(project, "seed-paths", "seeds"):
-        base = root / folder
-        if not base.is_dir():
-            continue
-        for f in sorted(base.rglob("*.csv")):
-            rel = f.relative_to(root).as_posix()
-            sname = f.stem
-            dirs = list(f.relative_to(base).parent.parts)
-            cfg = _config_levels((project.get("seeds") or {}), [name, *dirs])
-            props = yml_seeds.get(sname.lower(), {})
-            cfg.update(props.get("config") or {})
-            if cfg.get("enabled") is False:
+    seen_seeds: set[str] = set()
+    found_seeds: list[tuple[str, dict[str, Any], Path, Path]] = []
+    # The root project's seeds, then those of installed packages (`dbt seed` loads both).
+    for pkg, pkg_path in r.packages.items():
+        pkg_project = r.pkg_projects[pkg]
+        for folder in paths(pkg_project, "seed-paths", "seeds"):
+            base = pkg_path / folder
+            if not base.is_dir():
                 continue
-            node = {"name": sname, "resource_type": "seed", "config": cfg, "package_name": name}
-            seeds.append(DbtSeed(
-                name=sname, schema=r.schema_for(cfg.get("schema"), node),
-                identifier=str(cfg.get("alias") or sname), csv=rel,
-                column_types={str(k): str(v) for k, v in (cfg.get("column_types") or {}).items()},
-                description=str(props.get("description") or ""),
-                columns=_columns(props.get("columns"))))
+            for f in sorted(base.rglob("*.csv")):
+                if f.stem.lower() in seen_seeds:
+                    continue
+                seen_seeds.add(f.stem.lower())
+                found_seeds.append((pkg, pkg_project, base, f))
+    for pkg, pkg_project, base, f in found_seeds:
+        rel = f.relative_to(root).as_posix()
+        sname = f.stem
+        dirs = list(f.relative_to(base).parent.parts)
+        cfg = _config_levels((pkg_project.get("seeds") or {}), [pkg, *dirs]) \
+            if pkg != name else {}
+        cfg.update(_config_levels((project.get("seeds") or {}), [pkg, *dirs]))
+        props = yml_seeds.get(sname.lower(), {})
+        cfg.update(props.get("config") or {})
+        if cfg.get("enabled") is False:
+            continue
+        node = {"name": sname, "resource_type": "seed", "config": cfg, "package_name": pkg}
+        seeds.append(DbtSeed(
+            name=sname, schema=r.schema_for(cfg.get("schema"), node),
+            identifier=str(cfg.get("alias") or sname), csv=rel,
+            column_types={str(k): str(v) for k, v in (cfg.get("column_types") or {}).items()},
+            description=str(props.get("description") or ""),
+            columns=_columns(props.get("columns"))))
+
+    # Model versions (schema.yml `versions:`): dbt builds one model per version from
+    # `<name>_v<v>.sql` (or `defined_in`); rocky names them by file, as the manifest path
+    # does, and resolves ref('<name>') to the latest version, ref('<name>', v=N) to N.
+    versions: dict[str, tuple[str, dict[str, str]]] = {}  # name -> (latest, v -> file stem)
+    version_of: dict[str, tuple[str, str, dict[str, Any], str]] = {}  # stem -> (name, v, yml)
+    for yname, (ym, yfile) in yml_models.items():
+        if not isinstance(ym.get("versions"), list) or not ym["versions"]:
+            continue
+        stems: dict[str, str] = {}
+        for entry in ym["versions"]:
+            if not isinstance(entry, dict) or entry.get("v") is None:
+                continue
+            v = str(entry["v"])
+            stem = str(entry.get("defined_in") or f"{ym['name']}_v{v}")
+            stems[v] = stem
+            merged = {**{k: val for k, val in ym.items() if k not in ("versions", "name")},
+                      **{k: val for k, val in entry.items() if k not in ("v", "defined_in")}}
+            version_of[stem.lower()] = (str(ym["name"]), v, merged, yfile)
+        if stems:
+            latest = str(ym.get("latest_version") if ym.get("latest_version") is not None
+                         else max(stems, key=lambda x: (float(x) if x.replace(".", "", 1)
+                                                        .isdigit() else 0, x)))
+            versions[yname] = (latest, stems)
 
     # models: find files, prescan configs, then render
     found: list[tuple[str, Path, str, list[str]]] = []  # (package, path, rel, dirs)
@@ -562,6 +476,8 @@ def jinja_ir(root: Path, project: dict[str, Any]) -> DbtProjectIR:
             continue
         cfg = _config_levels(project.get("models") or {}, [pkg, *dirs])
         yml, yml_file = yml_models.get(mname.lower(), ({}, ""))
+        if mname.lower() in version_of:
+            _, _, yml, yml_file = version_of[mname.lower()]
         cfg.update(yml.get("config") or {})
         raw = _read(f, root)
         m = _CONFIG_MAT_RE.search(raw) if f.suffix == ".sql" else None
@@ -579,6 +495,64 @@ def jinja_ir(root: Path, project: dict[str, Any]) -> DbtProjectIR:
                 "package_name": meta["package"]}
         return r.schema_for(cfg.get("schema"), node), str(cfg.get("alias") or meta["name"])
 
+    # Columns of seeds and models for `adapter.get_columns_in_relation` (dbt_utils.star & co.):
+    # built in a scratch DuckDB from the seed's CSV and the model's rendered SQL.
+    relations_by: dict[tuple[str, str], tuple[str, str]] = {
+        (s.schema.lower(), s.identifier.lower()): ("source", f"{s.source}.{s.name}")
+        for s in sources}
+    relations_by.update({(s.schema.lower(), s.identifier.lower()): ("seed", s.name.lower())
+                         for s in seeds})
+    building: set[str] = set()
+
+    def scratch_ready(kind: str, key: str) -> tuple[str, str]:
+        if kind == "seed":
+            s = seeds_by_name[key]
+            if not r.scratch.has(s.schema, s.identifier):
+                r.scratch.add_seed(s.schema, s.identifier,
+                                   list(seed_columns(s, root).items()), root / s.csv)
+            return s.schema, s.identifier
+        meta = metas[key]
+        schema, ident = relation_of(meta, meta["cfg"])
+        if r.scratch.has(schema, ident):
+            return schema, ident
+        if key in building:
+            raise Refused(f"asks for the columns of {meta['name']} while rendering it")
+        if r.adapter_type != "duckdb":
+            raise Refused(f"asks the warehouse for the columns of model {meta['name']} (rocky "
+                          "works them out without it for DuckDB projects only)")
+        building.add(key)
+        try:
+            sql, refusal, _, _, _ = render(key)
+            if sql is None:
+                raise Refused(f"asks for the columns of model {meta['name']}, which is refused: "
+                              f"{refusal}")
+            for dep_kind, dep_key in _read_relations(sql, relations_by):
+                if dep_kind == "source":
+                    raise Refused(f"asks for the columns of model {meta['name']}, which reads "
+                                  f"source {dep_key}: a source's columns are known only to the "
+                                  "warehouse")
+                scratch_ready(dep_kind, dep_key)
+            r.scratch.add_view(schema, ident, sql)
+        except ScratchError as exc:
+            raise Refused(f"asks for the columns of model {meta['name']}: {exc}") from None
+        finally:
+            building.discard(key)
+        return schema, ident
+
+    for mkey, mmeta in metas.items():
+        if mmeta["cfg"].get("materialized") != "ephemeral":
+            mschema, mident = relation_of(mmeta, mmeta["cfg"])
+            relations_by[(mschema.lower(), mident.lower())] = ("model", mkey)
+
+    def model_columns(key: str) -> list[str]:
+        return r.scratch.columns(*scratch_ready("model", key))
+
+    def seed_columns_of(s: DbtSeed) -> list[str]:
+        try:
+            return r.scratch.columns(*scratch_ready("seed", s.name.lower()))
+        except ScratchError as exc:
+            raise Refused(f"asks for the columns of seed {s.name}: {exc}") from None
+
     def render(key: str, stack: tuple[str, ...] = ()) -> Rendered:
         if key in rendered:
             return rendered[key]
@@ -594,6 +568,17 @@ def jinja_ir(root: Path, project: dict[str, Any]) -> DbtProjectIR:
         def ref(*args: Any, **kwargs: Any) -> Relation:
             target = str(args[-1]) if args else str(kwargs.get("name", ""))
             t = target.lower()
+            wanted = kwargs.get("v", kwargs.get("version"))
+            if t in versions:
+                latest, stems = versions[t]
+                stem = stems.get(str(latest if wanted is None else wanted))
+                if stem is None:
+                    raise Refused(f"ref('{target}', v={wanted}): dbt model `{target}` has no "
+                                  f"version {wanted} (versions {', '.join(stems)})")
+                t = stem.lower()
+            elif wanted is not None:
+                raise Refused(f"ref('{target}', v={wanted}): dbt model `{target}` declares no "
+                              "versions")
             if t in metas:
                 tcfg = metas[t]["cfg"]
                 if tcfg.get("materialized") == "ephemeral":
@@ -603,10 +588,12 @@ def jinja_ir(root: Path, project: dict[str, Any]) -> DbtProjectIR:
                         ephemerals.append(t)
                     return Relation("", "", target, cte=f"__dbt__cte__{metas[t]['name']}")
                 schema, ident = relation_of(metas[t], tcfg)
-                return Relation(db, schema, ident)
+                return Relation(db, schema, ident, columns=lambda: model_columns(t),
+                                what=f"model {metas[t]['name']}")
             if t in seeds_by_name:
                 s = seeds_by_name[t]
-                return Relation(db, s.schema, s.identifier)
+                return Relation(db, s.schema, s.identifier, columns=lambda: seed_columns_of(s),
+                                what=f"seed {s.name}")
             raise Refused(f"ref('{target}') names no model or seed of this project")
 
         def source(source_name: str, table_name: str) -> Relation:
@@ -614,7 +601,9 @@ def jinja_ir(root: Path, project: dict[str, Any]) -> DbtProjectIR:
             if s is None:
                 raise Refused(f"source('{source_name}', '{table_name}') is not declared in a "
                               "sources yml")
-            return Relation(db, s.schema, s.identifier)
+            return Relation(db, s.schema, s.identifier,
+                            what=(f"source {s.source}.{s.name} (a source's columns are known "
+                                  "only to the warehouse)"))
 
         schema, ident = relation_of(meta, meta["cfg"])
         saved = {k: r.ctx.get(k) for k in ("ref", "source", "config", "this", "model", "var",
@@ -633,7 +622,7 @@ def jinja_ir(root: Path, project: dict[str, Any]) -> DbtProjectIR:
             sql: str | None = r.env.from_string(meta["raw"], globals=r.ctx).render()
             refusal = None
         except Refused as exc:
-            sql, refusal, line = None, str(exc), _template_line(exc)
+            sql, refusal, line = None, exc.reason(), _template_line(exc)
         except _Return as ret:
             sql, refusal = str(ret.value), None
         except jinja2.TemplateSyntaxError as exc:
@@ -674,6 +663,9 @@ def jinja_ir(root: Path, project: dict[str, Any]) -> DbtProjectIR:
         yml, yml_file = meta["yml"], meta["yml_file"]
         schema, ident = relation_of(meta, cfg)
         notes = []
+        if key in version_of:
+            versioned, v, _, _ = version_of[key]
+            notes.append(f"version {v} of dbt model `{versioned}`: named `{meta['name']}`")
         for hook in ("pre-hook", "post-hook", "pre_hook", "post_hook"):
             if cfg.get(hook):
                 n = len(cfg[hook]) if isinstance(cfg[hook], list) else 1
@@ -711,8 +703,8 @@ def jinja_ir(root: Path, project: dict[str, Any]) -> DbtProjectIR:
                                 (f"singular test {rel}: a SQL file of failing rows has no rocky "
                                 "equivalent (write it as an `expression` test)")))
     models.extend(duplicates)
-    project_notes = ((f"disabled in dbt, not imported: {', '.join(sorted(disabled))}",)
-                     if disabled else ())
+    project_notes = tuple(r.notes) + ((
+        f"disabled in dbt, not imported: {', '.join(sorted(disabled))}",) if disabled else ())
     return DbtProjectIR(name=name, adapter=r.adapter_type, path="jinja", models=tuple(models),
                         sources=tuple(sources), seeds=tuple(seeds), tests=tuple(tests),
                         unit_tests=tuple(unit_tests), skipped_tests=tuple(skipped),
@@ -775,3 +767,21 @@ def _inject_ctes(sql: str, ctes: list[tuple[str, str]], adapter: str) -> str:
     else:
         tree.set("with_" if "with_" in type(tree).arg_types else "with", exp.With(expressions=new))
     return tree.sql(dialect=dialect)
+
+
+def _read_relations(sql: str, relations: dict[tuple[str, str], tuple[str, str]],
+                    ) -> list[tuple[str, str]]:
+    """The project relations (seeds, models, sources) a rendered DuckDB query reads."""
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        tree = sqlglot.parse_one(sql, read="duckdb")
+    except sqlglot.errors.ParseError as exc:
+        raise ScratchError(f"its SQL does not parse: {str(exc).splitlines()[0]}") from None
+    out: list[tuple[str, str]] = []
+    for table in tree.find_all(exp.Table):
+        found = relations.get((table.db.lower(), table.name.lower()))
+        if found is not None and found not in out:
+            out.append(found)
+    return out

@@ -56,7 +56,13 @@ def verify_import(dbt_dir: Path, project: dict[str, Any], built: BuiltProject,
     exe = find_dbt(dbt_exe)
     with tempfile.TemporaryDirectory(prefix="rocky-verify-") as tmp:
         work = Path(tmp)
-        dbt_db = work / "dbt.duckdb"
+        # Named as the project's own DuckDB database, so SQL that spells a relation's full
+        # name into its rows (dbt_utils.union_relations' source column) writes the same text
+        # on both sides as in the compiled SQL.
+        from rocky_engine.importers.dbt._jinja import target_database
+
+        (work / "dbt").mkdir()
+        dbt_db = work / "dbt" / f"{target_database(dbt_dir, project)}.duckdb"
         profile = str(project.get("profile") or project["name"])
         (work / "profiles.yml").write_text(json.dumps({profile: {
             "target": "rocky_verify",
@@ -74,7 +80,7 @@ def verify_import(dbt_dir: Path, project: dict[str, Any], built: BuiltProject,
             raise UsageError("dbt could not build the project on DuckDB for --verify: "
                              + " / ".join(tail), hint="check that `dbt run` works with "
                              "dbt-duckdb on this project")
-        built_ok = _dbt_successes(work / "target" / "run_results.json")
+        built_ok = _dbt_successes(work / "target" / "run_results.json", manifest)
         relations = _dbt_relations(manifest)
 
         console.line("verify: rocky seed + rocky run into another throwaway DuckDB file ...")
@@ -107,18 +113,26 @@ def verify_import(dbt_dir: Path, project: dict[str, Any], built: BuiltProject,
     report.verified = True
 
 
-def _dbt_successes(path: Path) -> set[str]:
+def _rocky_name(node: dict[str, Any]) -> str:
+    """The rocky model a dbt model node became (a version is named ``<name>_v<v>``)."""
+    name = str(node["name"])
+    return (name if node.get("version") is None else f"{name}_v{node['version']}").lower()
+
+
+def _dbt_successes(path: Path, manifest: Path) -> set[str]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+        nodes = json.loads(manifest.read_text(encoding="utf-8")).get("nodes", {})
     except (OSError, json.JSONDecodeError):
         return set()
-    return {r["unique_id"].split(".")[-1].lower() for r in data.get("results", [])
-            if r.get("status") == "success"}
+    return {_rocky_name(nodes[r["unique_id"]]) if r["unique_id"] in nodes
+            else r["unique_id"].split(".")[-1].lower()
+            for r in data.get("results", []) if r.get("status") == "success"}
 
 
 def _dbt_relations(path: Path) -> dict[str, tuple[str, str]]:
     data = json.loads(path.read_text(encoding="utf-8"))
-    return {n["name"].lower(): (n.get("schema") or "main", n.get("alias") or n["name"])
+    return {_rocky_name(n): (n.get("schema") or "main", n.get("alias") or n["name"])
             for n in data.get("nodes", {}).values() if n.get("resource_type") == "model"}
 
 
