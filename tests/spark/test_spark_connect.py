@@ -62,17 +62,23 @@ def test_two_writers_on_one_spark_connect_server_take_turns(connect_url: str) ->
     racers = [subprocess.Popen([*script, "race", "3"], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True) for _ in range(2)]
     spans, recovered, waited = [], 0, []
-    for proc in racers:
-        out, err = proc.communicate(timeout=900)
-        assert proc.returncode == 0, out[-2000:] + err[-2000:]
-        for line in out.splitlines():
-            if line.startswith("{"):
-                row = json.loads(line)
-                if "end" in row:
-                    spans.append((row["start"], row["end"]))
-                else:
-                    recovered += row["recovered"]
-                    waited.append(row["waited"])
+    try:
+        for proc in racers:
+            out, err = proc.communicate(timeout=900)
+            assert proc.returncode == 0, out[-2000:] + err[-2000:]
+            for line in out.splitlines():
+                if line.startswith("{"):
+                    row = json.loads(line)
+                    if "end" in row:
+                        spans.append((row["start"], row["end"]))
+                    else:
+                        recovered += row["recovered"]
+                        waited.append(row["waited"])
+    finally:
+        for proc in racers:  # a failed racer must not leave the other one waiting
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=60)
     assert len(spans) == 6
     spans.sort()
     assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans)), spans  # never together
