@@ -5,7 +5,8 @@ A synthetic project of table models (a wide, shallow DAG over one source table) 
 two ways in one process, on one local Spark session:
 
 * **spark.sql**: the statements rocky sent to Spark for the models (drop the temporary
-  table, CREATE TABLE ... AS, drop the old table, rename; recorded from rocky's own run),
+  table, CREATE TABLE ... AS, rename the old table aside, rename the new one in, drop the
+  old one; recorded from rocky's own run),
   replayed with ``spark.sql`` in DAG order: what a hand-written script would do;
 * **rocky run**: ``Context.load(root).run()`` — project load, compile (warm cache),
   plan, render each model for Spark from its qualified tree, build it, writer lock and

@@ -26,6 +26,9 @@ Optional capability (read with ``getattr``, so an adapter without them still wor
   ``drop_relation`` understand as session-private temporary tables (DuckDB ``"temp"``).
 * ``MATERIALIZED_CTE``: the dialect accepts ``WITH x AS MATERIALIZED (...)``; the sample
   is then drawn once per table and every figure reads it (else each figure re-draws it).
+* ``relations_matching(schema, text)``: lower-case names of the relations of ``schema``
+  whose name contains ``text``, in one catalog call; the swap recovery every writing
+  command runs (warehouses without transactional DDL) then costs one call per schema.
 """
 
 from __future__ import annotations

@@ -4,8 +4,10 @@ What Spark does differently from DuckDB and Postgres, and how this adapter meets
 
 - No multi-statement transactions and no transactional DDL: :meth:`transaction` groups
   nothing; a table is built under a temporary name and swapped in (the runner does that
-  when ``SUPPORTS_TRANSACTIONAL_DDL`` is False), and ``promote`` journals its swaps in
-  ``_rocky`` (see :mod:`rocky_engine.execution.promote_journal`).
+  when ``SUPPORTS_TRANSACTIONAL_DDL`` is False) — the old table is renamed aside, not
+  dropped, until the new one is in place (:mod:`rocky_engine.adapters.swap`), so a kill -9
+  never loses it — and ``promote`` journals its swaps in ``_rocky`` (see
+  :mod:`rocky_engine.execution.promote_journal`).
 - Parquet tables cannot ``CREATE OR REPLACE``, ``DELETE`` or ``UPDATE``: a replace drops
   first; ``DELETE``/``UPDATE`` (only the small ``_rocky`` state tables use them) are
   carried out as a copy and an ``INSERT OVERWRITE``.
@@ -33,10 +35,12 @@ from typing import Any, Self
 
 from sqlglot import exp
 
+from rocky_engine.adapters import spark_lock
 from rocky_engine.adapters.base import CatalogColumn, CatalogTable, table_ref
 from rocky_engine.adapters.dialect import normalize_type, render
 from rocky_engine.adapters.incremental import IncrementalSQL
 from rocky_engine.adapters.spark_session import SparkSettings, first_line, get_session
+from rocky_engine.adapters.swap import aside_swap
 from rocky_engine.errors import WarehouseError
 
 __all__ = ["SparkAdapter", "SparkSettings"]
@@ -71,6 +75,10 @@ class SparkAdapter(IncrementalSQL):
         # Local mode: the catalog's file lock admits one rocky process, so a lock row left
         # by another process is stale. Spark Connect: several clients share the server.
         self.SINGLE_WRITER_PROCESS = settings.local
+        # Spark Connect: processes are kept apart by a marker table only one can create
+        # (rocky_engine.adapters.spark_lock); local mode's file lock already does it.
+        self.SUPPORTS_ADVISORY_LOCK = not settings.local
+        self._locks: dict[str, str] = {}
         # Views WITH SCHEMA EVOLUTION follow their upstream: nothing to re-create.
         self.view_sql = None
         # Every statement text sent to Spark, when a list (bench/spark_bench.py).
@@ -80,6 +88,23 @@ class SparkAdapter(IncrementalSQL):
     def clone(self) -> SparkAdapter:
         """Another handle for a worker thread: a Spark session takes concurrent queries."""
         return SparkAdapter(self.settings)
+
+    # ------------------------------------------------------------------ locks
+
+    def try_advisory_lock(self, key: str) -> bool:
+        """Take lock ``key`` by creating its marker table (atomic in the catalog)."""
+        return spark_lock.try_lock(self, key, self._locks)
+
+    def advisory_unlock(self, key: str) -> None:
+        spark_lock.unlock(self, key, self._locks)
+
+    def advisory_holder(self, key: str) -> str | None:
+        """Who holds lock ``key`` (from its marker), for a lock-timeout message."""
+        holder = spark_lock.holder_of(self, key)
+        return holder.describe() if holder is not None else None
+
+    def advisory_hint(self, key: str) -> str:
+        return spark_lock.clear_hint(key)
 
     # ------------------------------------------------------------------ statements
 
@@ -244,7 +269,9 @@ class SparkAdapter(IncrementalSQL):
                    key: Sequence[str], columns: Sequence[str]) -> None:
         """No MERGE on parquet: the stored rows whose key is not in the batch, plus the
         batch, are written as a new table which is then swapped in. A failure before the
-        swap leaves the stored table as it was; the swap is a drop and a rename."""
+        swap leaves the stored table as it was; the swap sets the stored table aside until
+        the new one is in place, so a kill -9 anywhere loses neither (the next writing
+        command restores or drops the set-aside copy)."""
         self._rebuild(schema, target, staged, key, columns)
 
     def delete_insert_rows(self, schema: str, target: str, staged: str | exp.Table,
@@ -287,6 +314,18 @@ class SparkAdapter(IncrementalSQL):
                 out[r[1].lower()] = "view"
         return out
 
+    def relations_matching(self, schema: str, text: str) -> list[str]:
+        """Lower-case names of the tables and views of ``schema`` containing ``text``: one
+        catalog call (``SHOW TABLES`` lists views too)."""
+        pattern = "*" + re.sub(r"[^A-Za-z0-9_]", "", text) + "*"
+        try:
+            rows = self.fetchall(f"SHOW TABLES IN {_ident(schema)} LIKE '{pattern}'")
+        except WarehouseError as exc:
+            if "SCHEMA_NOT_FOUND" in exc.message:
+                return []
+            raise
+        return [r[1].lower() for r in rows if not r[2]]
+
     def create_view(self, schema: str, name: str, query: exp.Query | str, *,
                     replace: bool = True) -> None:
         # WITH SCHEMA EVOLUTION: the view reports its upstream's current types.
@@ -314,10 +353,10 @@ class SparkAdapter(IncrementalSQL):
 
     def swap_table(self, schema: str, tmp: str, name: str, *,
                    existing_kind: str | None | object = ...) -> None:
+        """Crash-safe: the old object is set aside, not dropped, until the new table is in
+        place (:mod:`rocky_engine.adapters.swap`)."""
         kind = self.relations(schema).get(name.lower()) if existing_kind is ... else existing_kind
-        if kind is not None:
-            self.drop_table(schema, name, str(kind).upper())
-        self.rename(schema, tmp, name, kind="table")
+        aside_swap(self, schema, tmp, name, None if kind is None else str(kind))
 
     def rename(self, schema: str, old: str, new: str, *, kind: str | None = None) -> None:
         kind = kind or self.relations(schema).get(old.lower())
@@ -325,7 +364,7 @@ class SparkAdapter(IncrementalSQL):
             raise WarehouseError(f"cannot rename {schema}.{old}: it does not exist")
         self.execute(f"ALTER {kind.upper()} {_qualified(schema, old)} RENAME TO "
                      f"{_qualified(schema, new)}")
-        if not self.settings.local:
+        if not self.settings.local and kind == "table":
             # Spark Connect: this session may hold a listing of the files a table of the
             # new name had before another client dropped it.
             self.execute(f"REFRESH TABLE {_qualified(schema, new)}")

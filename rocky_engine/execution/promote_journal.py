@@ -78,7 +78,7 @@ def journaled_promote(adapter: WarehouseAdapter, promote_id: str, base: str, sch
     _append(adapter, promote_id, branch, base, "begin", [])
     hook("begin")
     for s in swaps:
-        if s.materialized == "table":
+        if s.materialized != "view":  # a table or an incremental model
             stage = s.model + STAGE_SUFFIX
             adapter.drop_relation(base, stage)
             adapter.create_table_as(base, stage,
@@ -96,7 +96,7 @@ def _apply(adapter: WarehouseAdapter, base: str, swaps: Sequence[Swap],
     """Swap every staged copy in; safe to repeat from any point (roll forward)."""
     for s in swaps:
         kinds = adapter.relations(base)
-        if s.materialized == "table":
+        if s.materialized != "view":  # a table or an incremental model
             stage = s.model + STAGE_SUFFIX
             if stage.lower() not in kinds:
                 continue  # swapped in already

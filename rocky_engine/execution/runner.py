@@ -78,6 +78,9 @@ def run_plan(project: Project, adapter: WarehouseAdapter, plan: Plan, *,
         if ticket.recovered is not None:
             console.warn(f"recovered the writer lock left by an interrupted run "
                          f"({ticket.recovered.describe()})")
+        for swap in ticket.swaps:
+            if swap.action == "restored":
+                console.warn(swap.describe())
         adapter.create_schema(target)
         kinds = _clean_leftovers(adapter, target)
         if branch:

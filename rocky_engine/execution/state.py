@@ -85,12 +85,15 @@ class RunRecord:
 class RunTicket:
     """Handed to the holder of the writer lock; ``status``/``summary`` go to the history.
 
-    ``promotes`` lists interrupted promotes finished or undone when the lock was taken.
+    ``promotes`` lists interrupted promotes finished or undone when the lock was taken,
+    ``swaps`` the half-done table replaces settled then (warehouses without transactional
+    DDL).
     """
 
     run_id: str
     recovered: LockHolder | None = None
     promotes: list[Any] = field(default_factory=list)
+    swaps: list[Any] = field(default_factory=list)
     status: str = "success"
     summary: dict[str, object] = field(default_factory=dict)
 
@@ -183,16 +186,22 @@ def _session_lock(adapter: WarehouseAdapter, deadline: float, limit: float,
                   poll: float) -> None:
     while not adapter.try_advisory_lock(_LOCK_NAME):  # type: ignore[attr-defined]
         if time.monotonic() >= deadline:
-            holder = None
+            who = None
             try:
-                holder = current_holder(adapter)
+                # The lock's own record of its holder where the adapter keeps one (Spark
+                # Connect's marker table), else the lock row.
+                if hasattr(adapter, "advisory_holder"):
+                    who = adapter.advisory_holder(_LOCK_NAME)
+                if who is None:
+                    holder = current_holder(adapter)
+                    who = holder.describe() if holder else None
             except WarehouseError:
                 pass
-            who = holder.describe() if holder else "another writer"
+            hint = adapter.advisory_hint(_LOCK_NAME) if hasattr(adapter, "advisory_hint") \
+                else "wait for it to finish; set ROCKY_LOCK_TIMEOUT=<seconds> to wait longer"
             raise LockTimeout(
-                f"the warehouse is being written by {who}; gave up after waiting {limit:g}s",
-                hint="wait for it to finish; set ROCKY_LOCK_TIMEOUT=<seconds> to wait longer",
-            )
+                f"the warehouse is being written by {who or 'another writer'}; gave up "
+                f"after waiting {limit:g}s", hint=hint)
         time.sleep(poll)
 
 
@@ -340,9 +349,12 @@ def writer_lock(adapter: WarehouseAdapter, command: str, *, target: str, selecti
     try:
         if not adapter.SUPPORTS_TRANSACTIONAL_DDL:
             # A promote killed half-way is finished or undone before anything else.
+            # Then a table replace killed between its renames is undone or finished.
             from rocky_engine.execution.promote_journal import recover
+            from rocky_engine.execution.swap_recovery import known_schemas, recover_swaps
 
             ticket.promotes = recover(adapter)
+            ticket.swaps = recover_swaps(adapter, known_schemas(adapter, target))
         record_start(adapter, run_id, command, target, selection)
         yield ticket
     except BaseException:

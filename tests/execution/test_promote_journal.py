@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from rocky_engine.adapters.duckdb import DuckDBAdapter
+from rocky_engine.adapters.swap import aside_swap
 from rocky_engine.execution import branches, state
 from rocky_engine.execution.promote_journal import STAGE_SUFFIX
 
@@ -28,13 +29,19 @@ from .conftest import make_ctx, snapshot, write_model
 
 
 class NoTxDuckDB(DuckDBAdapter):
-    """DuckDB as a warehouse without transactions: each statement commits on its own."""
+    """DuckDB as a warehouse without transactions: each statement commits on its own, and
+    a table is replaced as on Spark (set aside, renamed in, dropped)."""
 
     SUPPORTS_TRANSACTIONAL_DDL = False
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
         yield
+
+    def swap_table(self, schema: str, tmp: str, name: str, *,
+                   existing_kind: str | None | object = ...) -> None:
+        kind = self.relations(schema).get(name.lower()) if existing_kind is ... else existing_kind
+        aside_swap(self, schema, tmp, name, None if kind is None else str(kind))
 
 
 _CHILD = textwrap.dedent("""

@@ -141,3 +141,35 @@ def test_a_spark_error_is_one_line_naming_the_model(spark: SparkAdapter, tmp_pat
     assert "bad_cast" in line and "CAST_INVALID_INPUT" in line
     assert "Traceback" not in r.output and "at org.apache" not in r.output
     assert "bad_cast" not in spark.relations("main")
+
+
+@pytest.mark.slow
+def test_run_with_two_threads_on_spark(spark: SparkAdapter, tmp_path: Path) -> None:
+    """``--threads 2`` on one Spark session: the rows of one thread, and a failed model
+    skips only its dependants."""
+    from rocky_engine.execution.state import current_holder, run_history
+
+    ctx = _spark_shop(tmp_path)
+    root = ctx.project.root
+    ctx.seed()
+    one = ctx.run(threads=1)
+    assert one.ok, one.summary()
+    want = {m: _rows(ctx, m) for m in MODELS}
+    two = Context.load(root).run(threads=2)
+    assert two.ok, [(m.name, m.error) for m in two.models if m.error]
+    assert [(m.name, m.status) for m in two.models] == [(m.name, m.status) for m in one.models]
+    assert {m: _rows(ctx, m) for m in MODELS} == want
+
+    sql = (root / "models" / "order_payments.sql").read_text()
+    (root / "models" / "order_payments.sql").write_text(sql.replace(
+        "o.status,", "o.status, CAST(o.status AS INTEGER) AS status_code,"))
+    failed = Context.load(root).run(threads=2)
+    by = {m.name: m for m in failed.models}
+    assert not failed.ok and by["order_payments"].status == "error"
+    assert "CAST_INVALID_INPUT" in (by["order_payments"].error or "")
+    assert by["customers"].status == "skipped" and by["daily_revenue"].status == "skipped"
+    assert {by[n].status for n in ("stg_customers", "stg_orders", "stg_payments")} == {"success"}
+    assert [m.name for m in failed.models] == list(failed.selected)
+    assert {m: _rows(ctx, m) for m in MODELS} == want  # the failed rebuild kept prod intact
+    assert not [n for n in spark.relations("main") if "__rocky_" in n]
+    assert current_holder(spark) is None and run_history(spark)[0].status == "error"
