@@ -86,10 +86,22 @@ class Context:
             adapter.close()
 
     def seed(self) -> list[SeedResult]:
+        from rocky_engine.execution import state
         from rocky_engine.seed import load_seeds, validate_seeds
 
         seeds = validate_seeds(self.project)  # before the warehouse file is even created
-        with self.adapter() as adapter:
+        schemas = sorted({source.schema for _, source in seeds})
+        with self.adapter() as adapter, state.writer_lock(
+                adapter, "seed", target=self.project.config.warehouse.schema_,
+                selection=",".join(schemas) or "-",
+                timeout=getattr(self, "lock_timeout", None)):
+            # Seeds replace source tables: kept apart from a concurrent run like any write,
+            # and (without transactional DDL) a replace a killed seed left half done in
+            # those schemas is settled first, as the lock does for prod and branches.
+            if not adapter.SUPPORTS_TRANSACTIONAL_DDL:
+                from rocky_engine.execution.swap_recovery import recover_swaps
+
+                recover_swaps(adapter, schemas)
             results = load_seeds(self.project, adapter, seeds)
         for r in results:
             self.console.line(f"  loaded {r.table:<30} {r.rows:>8} rows  from {r.file}")

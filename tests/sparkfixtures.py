@@ -24,7 +24,17 @@ def spark_settings(tmp_path_factory: pytest.TempPathFactory) -> SparkSettings:
             "jdbc:derby:memory:rocky_tests;create=true",
         "spark.sql.shuffle.partitions": "1",
         "spark.default.parallelism": "2",
+        **TINY_DATA,
     })
+
+
+# For tables of a few rows: no adaptive re-planning and no generated code, whose fixed cost
+# per query outweighs the work (~10% of a statement's time here). Tests only.
+TINY_DATA = {
+    "spark.sql.adaptive.enabled": "false",
+    "spark.sql.codegen.wholeStage": "false",
+    "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+}
 
 
 @pytest.fixture(scope="session")

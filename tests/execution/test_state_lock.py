@@ -170,3 +170,20 @@ def test_kill_9_mid_run_leaves_prod_consistent(built_shop: Path, tmp_path: Path)
         assert "interrupted" in {r.status for r in history}
         assert not [n for n in a.relations("main") if n.endswith("__rocky_tmp")]
         assert current_holder(a) is None
+
+
+def test_seed_takes_the_writer_lock_and_is_in_the_history(built_shop: Path) -> None:
+    """A seed replaces source tables: it waits for (then gives up on) another writer, as a
+    run does, and is recorded."""
+    with DuckDBAdapter(built_shop / "warehouse.duckdb") as a:
+        assert acquire_lock(a, "other-run", "run") is None
+        ctx = make_ctx(built_shop)
+        ctx.lock_timeout = 0.3
+        with pytest.raises(LockTimeout, match=f"PID {os.getpid()}"):
+            ctx.seed()
+        release_lock(a, "other-run")
+    assert make_ctx(built_shop).seed()
+    with DuckDBAdapter(built_shop / "warehouse.duckdb") as a:
+        (last, *_) = run_history(a)
+        assert (last.command, last.status, last.selection) == ("seed", "success", "raw")
+        assert current_holder(a) is None

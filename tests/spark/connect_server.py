@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.sparkfixtures import TINY_DATA
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -51,6 +53,7 @@ def connect_server(home: Path, *, timeout: float = 240) -> Iterator[str]:
             f"jdbc:derby:;databaseName={home / 'metastore_db'};create=true",
         "spark.ui.enabled": "false",
         "spark.sql.shuffle.partitions": "2",
+        **TINY_DATA,
         "spark.local.dir": str(home / "tmp"),
         "spark.driver.extraJavaOptions": f"-Dderby.system.home={home}",
     }

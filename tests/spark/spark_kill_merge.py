@@ -29,13 +29,15 @@ from tests.execution.incremental_helpers import (
     ev,
     sidecar,
 )
+from tests.sparkfixtures import TINY_DATA
 
 
 def _project(tmp: Path, *, create: bool) -> IncrProject:
     root = tmp / "proj"
     # The same catalog a `rocky` command on this project opens (target/spark).
     SparkWarehouse.settings = SparkSettings(master="local[2]", home=root / "target" / "spark",
-                                            conf={"spark.sql.shuffle.partitions": "1"})
+                                            conf={"spark.sql.shuffle.partitions": "1",
+                                                  **TINY_DATA})
     if create:
         return IncrProject(tmp, "spark", sidecar("merge"))
     p = IncrProject.__new__(IncrProject)
