@@ -19,7 +19,7 @@ demo: $(STAMP)
 	$(BIN)/rocky demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 -q tests
+	$(BIN)/python -m pytest -n 2 --dist worksteal -q tests
 
 bench: $(STAMP)
 	$(BIN)/python bench/compile_bench.py

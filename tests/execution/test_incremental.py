@@ -316,8 +316,8 @@ def test_incremental_runs_equal_one_full_refresh(tmp_path: Path, warehouse: str,
     rng = random.Random(seed * 1000 + len(strategy))
     p = IncrProject(tmp_path, warehouse, sidecar(strategy, lookback="2 hours"))
     clock, next_id = 0, 1
-    # Spark: 3-4 steps (each run is seconds there), the others 4-7.
-    for step in range(rng.randint(3, 4) if warehouse == "spark" else rng.randint(4, 7)):
+    # Spark: 2-3 steps (each run is seconds there), the others 4-7.
+    for step in range(rng.randint(2, 3) if warehouse == "spark" else rng.randint(4, 7)):
         batch = []
         for _ in range(rng.randint(0, 12)):
             batch.append(ev(next_id, clock + rng.randint(1, 60), rng.randint(-5, 100)))
