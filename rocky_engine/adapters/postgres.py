@@ -560,6 +560,9 @@ def _first_line(exc: BaseException) -> str:
 def _statement_error(exc: psycopg.Error) -> PostgresError:
     diag = getattr(exc, "diag", None)
     hint = getattr(diag, "message_hint", None) if diag is not None else None
+    if hint is None and exc.sqlstate == "42501":  # insufficient privilege
+        hint = ("grant the role that privilege (docs/warehouses.md, \"Permissions the role "
+                "needs\"), or run rocky as a role that has it")
     return PostgresError(_first_line(exc), sqlstate=exc.sqlstate, hint=hint)
 
 
