@@ -57,7 +57,10 @@ def value_changes(table: str, column: str, old: Fingerprint, new: Fingerprint,
         add("nulls", [f"NULL share {rate_old:.1%} -> {rate_new:.1%}"],
             {"null_rate": round(rate_old, 4), "rows": old.rows},
             {"null_rate": round(rate_new, 4), "rows": new.rows})
-    scale = _scale(old, new, config.scale_factor)
+    # A declared key (it has a duplicate rate) holds identifiers, not quantities: its
+    # magnitude grows with the table, and under block sampling it depends on which
+    # blocks were drawn. Keys are judged by their duplicates, not their scale.
+    scale = None if new.dup_rate is not None else _scale(old, new, config.scale_factor)
     if scale is not None:
         label, a, b = scale
         add("scale", [f"{label} |{column}| {_num(a)} -> {_num(b)} (x{_num(b / a)})"],
