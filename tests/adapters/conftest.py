@@ -66,6 +66,22 @@ BACKENDS: dict[str, Callable[[Path, pytest.FixtureRequest], Backend]] = {
 }
 
 
+def backends_with(*, transactions: bool = False, any_identifier: bool = False) -> list[str]:
+    """The backends a test of a capability applies to, read from the adapter classes; use
+    ``@pytest.mark.parametrize("backend", backends_with(...), indirect=True)``. The others
+    are not collected for it (not skipped): what they do instead is tested on its own —
+    without transactions, the journaled promote and the crash-safe swap; Spark's metastore
+    admits only ``[A-Za-z0-9_]`` names, and rocky validates names before building SQL."""
+    from rocky_engine.adapters.duckdb import DuckDBAdapter
+    from rocky_engine.adapters.postgres import PostgresAdapter
+    from rocky_engine.adapters.spark import SparkAdapter
+
+    classes = {"duckdb": DuckDBAdapter, "postgres": PostgresAdapter, "spark": SparkAdapter}
+    return [name for name in BACKENDS
+            if (not transactions or classes[name].SUPPORTS_TRANSACTIONAL_DDL)
+            and (not any_identifier or classes[name].dialect != "spark")]
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         callspec = getattr(item, "callspec", None)

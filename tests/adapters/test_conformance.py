@@ -25,7 +25,7 @@ from rocky_engine.adapters.base import WarehouseAdapter, table_ref
 from rocky_engine.errors import LockTimeout, WarehouseError
 from rocky_engine.execution import branches, state
 
-from .conftest import Backend
+from .conftest import Backend, backends_with
 
 
 def _select(sql: str) -> exp.Query:
@@ -147,10 +147,8 @@ def test_swap_table_and_rename(adapter: WarehouseAdapter) -> None:
 # ---------------------------------------------------------------------------- transactions
 
 
+@pytest.mark.parametrize("backend", backends_with(transactions=True), indirect=True)
 def test_transaction_rolls_back_everything(adapter: WarehouseAdapter) -> None:
-    if not adapter.SUPPORTS_TRANSACTIONAL_DDL:
-        pytest.skip("no multi-statement transactions on this warehouse (Spark): what needs "
-                    "atomicity is journaled instead (test_promote_* below)")
     _table(adapter, "s", "keep", "SELECT 1 AS a")
     with pytest.raises(RuntimeError), adapter.transaction():
         adapter.create_table_as("s", "t1", _select("SELECT 1 AS a"))
@@ -220,10 +218,8 @@ HOSTILE_TABLE = "Sel ect'); DROP TABLE x;--"
 HOSTILE_COLUMN = 'a"b c'
 
 
+@pytest.mark.parametrize("backend", backends_with(any_identifier=True), indirect=True)
 def test_identifier_quoting_with_hostile_names(adapter: WarehouseAdapter) -> None:
-    if adapter.dialect == "spark":
-        pytest.skip("Spark's metastore admits only [A-Za-z0-9_] schema and table names; "
-                    "rocky validates its names before any SQL is built")
     adapter.create_schema(HOSTILE_SCHEMA)
     query = exp.select(exp.alias_(exp.Literal.number(1), exp.to_identifier(HOSTILE_COLUMN,
                                                                            quoted=True)))
@@ -287,11 +283,10 @@ with adapter.transaction():
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("backend", backends_with(transactions=True), indirect=True)
 def test_kill_9_recovery(backend: Backend, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    if backend.name == "spark":
-        pytest.skip("killed inside a transaction: Spark has none; a killed promote on Spark "
-                    "is tested in tests/spark/test_spark_connect.py and, at every step, in "
-                    "tests/execution/test_promote_journal.py")
+    # Killed inside a transaction. Without transactions (Spark): a killed promote is tested
+    # in tests/spark/test_spark_connect.py and at every step in test_promote_journal.py.
     a = backend.open()
     _table(a, "main", "t", "SELECT 1 AS a")
     a.close()

@@ -12,6 +12,8 @@ from sqlglot import exp
 from rocky_engine.adapters.base import WarehouseAdapter, table_ref
 from rocky_engine.errors import WarehouseError
 
+from .conftest import backends_with
+
 COLS = ["id", "v", "note"]
 
 
@@ -63,11 +65,10 @@ def test_add_columns_and_clone(adapter: WarehouseAdapter) -> None:
     assert _rows(adapter) == [(1, 10, "a"), (2, 20, "b")]  # the original is untouched
 
 
+# Without transactions (Spark) a merge is built aside and swapped in: the test above and
+# tests/spark/test_spark_kill.py.
+@pytest.mark.parametrize("backend", backends_with(transactions=True), indirect=True)
 def test_a_failed_transaction_undoes_the_merge(adapter: WarehouseAdapter) -> None:
-    if not adapter.SUPPORTS_TRANSACTIONAL_DDL:
-        pytest.skip("no multi-statement transactions on this warehouse (Spark): a merge is "
-                    "built aside and swapped in, and a failed batch leaves the table as it "
-                    "was (the test above)")
     _setup(adapter)
     with pytest.raises(WarehouseError), adapter.transaction():
         adapter.merge_rows("inc", "t", "b", ["id"], COLS)
