@@ -25,7 +25,7 @@ from sqlglot import exp
 from rocky_engine.adapters.base import WarehouseAdapter, table_ref
 from rocky_engine.errors import ProblemError, UsageError, WarehouseError
 from rocky_engine.execution import state
-from rocky_engine.execution.state import STATE_SCHEMA
+from rocky_engine.execution.state_tables import STATE_SCHEMA, now, ts, who
 
 BRANCH_RE = re.compile(r"^[a-z0-9_]{1,40}$")
 
@@ -143,7 +143,7 @@ def create_branch(adapter: WarehouseAdapter, base: str, name: str, models: Itera
                                     exp.select(exp.Star()).from_(table_ref(base, model)))
             _delete_registry(adapter, name)
             adapter.execute(exp.insert(
-                exp.values([(name, schema, base, state.ts(state.now()), state._who())]),
+                exp.values([(name, schema, base, ts(now()), who())]),
                 table_ref(STATE_SCHEMA, "branches"),
                 columns=["name", "schema_name", "base_schema", "created_at", "created_by"]))
     return branch_info(adapter, base, name)
@@ -169,7 +169,7 @@ def record_build(adapter: WarehouseAdapter, branch: str, model: str, materialize
         adapter.execute(exp.delete(table, where=cond))
         adapter.execute(exp.insert(
             exp.values([(branch, model, materialized, prod_sql, run_id,
-                         state.ts(state.now()))]), table,
+                         ts(now()))]), table,
             columns=["branch", "model", "materialized", "prod_sql", "run_id", "built_at"]))
 
 
