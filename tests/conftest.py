@@ -27,6 +27,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      help="Rewrite golden files instead of comparing them.")
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``first`` (each takes a worker for a minute or more) run before the
+    rest: started last, one of them would leave the other worker idle at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("first") is None)
+
+
 @pytest.fixture(scope="session")
 def _seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("template") / "shop"

@@ -10,7 +10,7 @@ What Spark does differently from DuckDB and Postgres, and how this adapter meets
   :mod:`rocky_engine.execution.promote_journal`).
 - Parquet tables cannot ``CREATE OR REPLACE``, ``DELETE`` or ``UPDATE``: a replace drops
   first; ``DELETE``/``UPDATE`` (only the small ``_rocky`` state tables use them) are
-  carried out as a copy and an ``INSERT OVERWRITE``.
+  carried out by reading the remaining rows and writing them back (``INSERT OVERWRITE``).
 - NOT NULL is not kept on parquet tables: the catalog reports every column nullable, so
   nullability comes from the declarations (drift never reports it).
 - Views are created ``WITH SCHEMA EVOLUTION``: Spark's default view mode casts an
@@ -84,6 +84,9 @@ class SparkAdapter(IncrementalSQL):
         # Every statement text sent to Spark, when a list (bench/spark_bench.py).
         self.statements: list[str] | None = _RECORD
         self._state_tables: set[str] | None = None
+        # Databases this handle created or found (a command asks for the same ones many
+        # times; CREATE DATABASE IF NOT EXISTS is a metastore round trip each time).
+        self._made: set[str] = set()
 
     def clone(self) -> SparkAdapter:
         """Another handle for a worker thread: a Spark session takes concurrent queries."""
@@ -167,9 +170,13 @@ class SparkAdapter(IncrementalSQL):
         return (list(df.columns) if df is not None else []), rows
 
     def _emulate_dml(self, stmt: exp.Delete | exp.Update) -> None:
-        """DELETE / UPDATE on a parquet table: copy the table, then overwrite it from the copy.
+        """DELETE / UPDATE on a parquet table: the table's new rows are read to the driver,
+        then written back over it (``INSERT OVERWRITE`` from those rows, or ``TRUNCATE``
+        when none are left).
 
-        Only rocky's own small state tables take these statements.
+        Only rocky's own small state tables take these statements. Two statements where
+        a copy table took four (copy, overwrite from the copy, two drops): Spark refuses to
+        overwrite a table from a query that reads it, rows held by the driver are not a read.
         """
         target = stmt.this
         assert isinstance(target, exp.Table)
@@ -177,27 +184,34 @@ class SparkAdapter(IncrementalSQL):
         where = stmt.args.get("where")
         cond = where.this if isinstance(where, exp.Where) else None
         hit = exp.func("COALESCE", cond.copy(), exp.false()) if cond is not None else exp.true()
-        copy = name + _DML_SUFFIX
-        columns = [c for c, in self.fetchall(f"SHOW COLUMNS IN {_qualified(schema, name)}")]
+        table = table_ref(schema, name)
         if isinstance(stmt, exp.Delete):
-            query = exp.select(exp.Star()).from_(table_ref(schema, copy)).where(exp.not_(hit))
+            query = exp.select(exp.Star()).from_(table).where(exp.not_(hit))
         else:
             sets = {e.this.name.lower(): e.expression for e in stmt.expressions
                     if isinstance(e, exp.EQ)}
+            columns = [c for c, in self.fetchall(f"SHOW COLUMNS IN {_qualified(schema, name)}")]
             query = exp.select(*[
                 exp.alias_(exp.If(this=hit.copy(), true=sets[c.lower()].copy(),
                                   false=exp.column(c, quoted=True)), c, quoted=True)
                 if c.lower() in sets else exp.column(c, quoted=True)
                 for c in columns
-            ]).from_(table_ref(schema, copy))
-        self.drop_table(schema, copy)
-        self.execute(exp.Create(this=table_ref(schema, copy), kind="TABLE",
-                                expression=exp.select(exp.Star()).from_(table_ref(schema, name))))
+            ]).from_(table)
+        frame = self._run(query)
+        rows = self._collect(frame)
+        if not rows:
+            self.execute(f"TRUNCATE TABLE {_qualified(schema, name)}")
+            return
+        view = f"rocky_dml_{abs(hash((schema, name))):x}"
         try:
-            self.execute(exp.Insert(this=table_ref(schema, name), expression=query,
-                                    overwrite=True))
+            self.spark.createDataFrame(rows, schema=frame.schema).createOrReplaceTempView(view)
+        except Exception as exc:  # noqa: BLE001
+            raise WarehouseError(first_line(exc)) from None
+        try:
+            self.execute(exp.Insert(this=table, overwrite=True, expression=exp.select(
+                exp.Star()).from_(exp.table_(view))))
         finally:
-            self.drop_table(schema, copy)
+            self.execute(f"DROP VIEW IF EXISTS {view}")
 
     # ------------------------------------------------------------------ catalog
 
@@ -250,9 +264,12 @@ class SparkAdapter(IncrementalSQL):
         return CatalogTable(schema, name, kind, tuple(cols))
 
     def create_schema(self, schema: str) -> None:
-        self.execute(f"CREATE DATABASE IF NOT EXISTS {_ident(schema)}")
+        if schema.lower() not in self._made:
+            self.execute(f"CREATE DATABASE IF NOT EXISTS {_ident(schema)}")
+            self._made.add(schema.lower())
 
     def drop_schema(self, schema: str, *, cascade: bool = True) -> None:
+        self._made.discard(schema.lower())
         self.execute(f"DROP DATABASE IF EXISTS {_ident(schema)}{' CASCADE' if cascade else ''}")
 
     def drop_table(self, schema: str, name: str, kind: str = "TABLE") -> None:

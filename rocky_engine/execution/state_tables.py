@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import weakref
 from datetime import UTC, datetime
 
 import sqlglot
@@ -39,14 +40,23 @@ _DDL = [sqlglot.parse_one(sql) for sql in (
 )]
 
 
+# Adapters (one per command) that have seen the state tables complete. Only those without
+# transactional DDL are remembered: elsewhere a rollback could undo what was seen, and the
+# look is a millisecond, where on Spark it is three catalog calls (~60 ms) every time.
+_HAVE_STATE: weakref.WeakSet[WarehouseAdapter] = weakref.WeakSet()
+
+
 def ensure_state(adapter: WarehouseAdapter) -> None:
     """Create the ``_rocky`` schema and its tables when missing (idempotent)."""
-    if STATE_SCHEMA in {s.lower() for s in adapter.schemas()} and \
-            len(adapter.relations(STATE_SCHEMA)) >= len(_DDL):
+    if adapter in _HAVE_STATE:
         return
-    adapter.create_schema(STATE_SCHEMA)
-    for ddl in _DDL:
-        adapter.execute(ddl)
+    if not (STATE_SCHEMA in {s.lower() for s in adapter.schemas()} and
+            len(adapter.relations(STATE_SCHEMA)) >= len(_DDL)):
+        adapter.create_schema(STATE_SCHEMA)
+        for ddl in _DDL:
+            adapter.execute(ddl)
+    if not adapter.SUPPORTS_TRANSACTIONAL_DDL:
+        _HAVE_STATE.add(adapter)
 
 
 def now() -> str:

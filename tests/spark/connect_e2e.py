@@ -1,5 +1,7 @@
 """The Spark Connect end-to-end scenario, run as its own process by test_spark_connect.py
-(a process holds either a Spark Connect client or an in-process Spark, not both).
+(a process holds either a Spark Connect client or an in-process Spark, not both): seed,
+run, test, a killed promote finished by the next command, drift, and repair validated in
+the DuckDB sandbox from a sample read through Spark Connect (prod never written).
 
     python tests/spark/connect_e2e.py sc://127.0.0.1:15002 /tmp/work
 """
@@ -12,6 +14,12 @@ import sys
 import textwrap
 from pathlib import Path
 
+REPO = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(REPO), str(REPO / "tests" / "agent" / "repair")]
+
+from repair_helpers import git, make_repo
+
+from intent_agent.repair import repair_project
 from rocky_engine.context import Context
 from rocky_engine.scaffold import init_project
 
@@ -79,14 +87,38 @@ def main(connect_url: str, tmp_path: Path) -> None:
 
     # Drift: an upstream column renamed the way Spark allows (the table recreated).
     with ctx.adapter() as a:
-        a.execute("CREATE TABLE raw.payments_new USING parquet AS SELECT id, order_id, "
-                  "method AS payment_method, amount FROM raw.payments")
+        columns = [c for (c,) in a.fetchall("SHOW COLUMNS IN raw.payments")]
+        a.execute("CREATE TABLE raw.payments_new USING parquet AS SELECT " + ", ".join(
+            "method AS payment_method" if c == "method" else c for c in columns)
+            + " FROM raw.payments")
         a.drop_table("raw", "payments")
         a.rename("raw", "payments_new", "payments", kind="table")
     report = ctx.drift(record=False)
     changes = [(c.kind, c.table, c.column, c.new_column) for c in report.changes]
     assert ("column_renamed", "raw.payments", "method", "payment_method") in changes, changes
     assert "stg_payments" in {i.model for i in report.impact}
+
+    # Repair: the patch validated in the DuckDB sandbox (a sample of the live upstream
+    # tables read through Spark Connect); nothing created or written on Spark.
+    (root / "models" / "customers.sql").write_text(sql)  # the example's own (its unit test)
+    (root / ".gitignore").write_text(".rocky/\ntarget/\n")
+    make_repo(root)
+    with ctx.adapter() as a:
+        schemas = set(a.schemas())
+        prod = {n: a.fetchall(f"SELECT COUNT(*) FROM main.{n}")[0] for n, k in
+                a.relations("main").items() if k == "table"}
+    result = repair_project(root, env={})
+    assert result.status == "validated", [f.render() for f in result.findings]
+    assert "models/stg_payments.sql" in [p.path for p in result.patches]
+    assert "payment_method AS payment_method" in git(root, "show",
+                                             f"{result.commit}:models/stg_payments.sql")
+    v = result.validation.to_json()
+    assert v["ok"] and v["where"] == "sandbox", v
+    assert "raw.payments" in {t["table"] for t in v["sandbox"]["tables"]}
+    with ctx.adapter() as a:
+        assert set(a.schemas()) == schemas
+        assert prod == {n: a.fetchall(f"SELECT COUNT(*) FROM main.{n}")[0] for n, k in
+                        a.relations("main").items() if k == "table"}
 
 
 if __name__ == "__main__":

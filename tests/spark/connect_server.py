@@ -50,7 +50,7 @@ def connect_server(home: Path, *, timeout: float = 240) -> Iterator[str]:
         "spark.sql.catalogImplementation": "hive",
         "spark.sql.warehouse.dir": str(home / "warehouse"),
         "spark.hadoop.javax.jdo.option.ConnectionURL":
-            f"jdbc:derby:;databaseName={home / 'metastore_db'};create=true",
+            "jdbc:derby:memory:rocky_connect;create=true",
         "spark.ui.enabled": "false",
         "spark.sql.shuffle.partitions": "2",
         **TINY_DATA,

@@ -1,7 +1,8 @@
 """End to end through a real Spark Connect server (started from the pyspark package here,
-once for the module): seed, run, test, drift, and a promote killed with kill -9 by a
-client process that the next client's command finishes; two writer processes on the
-same server taking turns at the writer lock.
+once for the module): seed, run, test, a promote killed with kill -9 by a client process
+that the next client's command finishes, drift, and repair; two writer processes on the
+same server taking turns at the writer lock. Both run first (``first``): they are the
+suite's longest.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import pytest
 
 from .connect_server import connect_server
 
-pytestmark = [pytest.mark.slow]
+pytestmark = [pytest.mark.slow, pytest.mark.first]
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +32,8 @@ def connect_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def test_seed_run_test_drift_and_killed_promote_through_spark_connect(
         connect_url: str, tmp_path: Path) -> None:
-    """The scenario (tests/spark/connect_e2e.py) runs as a Spark Connect client process."""
+    """The scenario (tests/spark/connect_e2e.py: seed, run, test, killed promote, drift,
+    repair) runs as a Spark Connect client process."""
     script = Path(__file__).with_name("connect_e2e.py")
     proc = subprocess.run([sys.executable, str(script), connect_url, str(tmp_path)],
                           capture_output=True, text=True, check=False, timeout=1400)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.slow]
+pytestmark = [pytest.mark.slow, pytest.mark.first]
 
 SCRIPT = Path(__file__).with_name("spark_kill_merge.py")
 
