@@ -238,7 +238,7 @@ class DuckDBAdapter(IncrementalSQL):
         """Create (or replace: a table or a view) ``schema.name`` from ``query``."""
         statement = self._create("TABLE", schema, name, query, replace)
         # In a transaction a failed statement would abort the caller's: look first.
-        if replace and self._tx_depth and \
+        if replace and self._tx_depth and schema.lower() != self.STAGING_SCHEMA and \
                 self.relations(schema).get(name.lower()) == "view":
             self.drop_table(schema, name, "VIEW")
         try:

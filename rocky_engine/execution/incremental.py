@@ -214,15 +214,10 @@ def build_incremental(adapter: WarehouseAdapter, schema: str, name: str,
             note = f"synced columns: {changes.describe()}"
 
     columns = [c.name for c in batch.columns]
-    batch_rows = adapter.row_count(stage, staged)
+    key = _key_columns(config.unique_key, batch.columns)
+    batch_rows, stored_rows = _batch_figures(adapter, stage, staged, schema, name, key)
     inserted = updated = deleted = 0
     if batch_rows:
-        key = _key_columns(config.unique_key, batch.columns)
-        if key:
-            _require_unique(adapter, stage, staged, key, name)
-        stored_rows = _count(adapter, exp.select(exp.Count(this=exp.Star())).from_(
-            _alias(stage, staged, "_s")).where(stored_key_exists(schema, name, key))) \
-            if key else 0
         # A batch of only new keys (the usual fact load) needs no join with the stored
         # table at all: a plain INSERT is the same result, for a fraction of the work.
         if config.strategy == "merge":
@@ -324,17 +319,29 @@ def _key_columns(key: list[str], batch: tuple[CatalogColumn, ...]) -> list[str]:
     return out
 
 
-def _require_unique(adapter: WarehouseAdapter, schema: str, staged: str, key: list[str],
-                    name: str) -> None:
-    dup = exp.select(*[exp.column(k, quoted=True) for k in key]).from_(
-        table_ref(schema, staged)).group_by(*[exp.column(k, quoted=True) for k in key]).having(
+def _batch_figures(adapter: WarehouseAdapter, stage: str, staged: str, schema: str,
+                   name: str, key: list[str]) -> tuple[int, int]:
+    """The batch's row count and how many of its keys are already stored, in one query
+    (one round trip, one job on Spark); a key that repeats within the batch is an error."""
+    def count(source: exp.Expr, where: exp.Expr | None = None) -> exp.Subquery:
+        query = exp.select(exp.Count(this=exp.Star())).from_(source)
+        return exp.Subquery(this=query.where(where) if where is not None else query)
+
+    rows = count(table_ref(stage, staged))
+    if not key:
+        return _count(adapter, exp.select(rows)), 0
+    cols = [exp.column(k, quoted=True) for k in key]
+    dup = exp.select(*cols).from_(table_ref(stage, staged)).group_by(
+        *[c.copy() for c in cols]).having(
         exp.GT(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(1)))
-    found = _count(adapter, exp.select(exp.Count(this=exp.Star())).from_(
-        exp.Subquery(this=dup, alias=exp.TableAlias(this=exp.to_identifier("_d")))))
+    stored = count(_alias(stage, staged, "_s"), stored_key_exists(schema, name, key))
+    n, found, stored_rows = adapter.fetchall(exp.select(rows, count(dup.subquery("_d")),
+                                                        stored))[0]
     if found:
         raise IncrementalError(
             f"unique_key ({', '.join(key)}) is not unique in the new rows of {name}: "
             f"{found} key value(s) appear more than once; the stored table is unchanged")
+    return int(n or 0), int(stored_rows or 0)
 
 
 def _count(adapter: WarehouseAdapter, query: exp.Query) -> int:
