@@ -28,8 +28,10 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
+import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Self
 
@@ -48,6 +50,10 @@ __all__ = ["SparkAdapter", "SparkSettings"]
 _DML_SUFFIX = "__rocky_dml"
 # Scratch tables (the runner's build, promote's copy, DML copies): replaced without care.
 _SCRATCH = ("__rocky_tmp", "__rocky_promote", _DML_SUFFIX, "__rocky_new")
+# The `_rocky` tables' writes of this process, one at a time: a DELETE/UPDATE reads the rows
+# and writes them back, so an INSERT from another thread (`rocky run --threads`, one Spark
+# session) in between would be lost. Other processes are kept out by the writer lock.
+_STATE_WRITES = threading.RLock()
 # Set to a list to record every statement of every adapter of the process (benchmark).
 _RECORD: list[str] | None = None
 # Spark's typeName (as printed by StructType.treeString) -> the DDL name.
@@ -117,7 +123,8 @@ class SparkAdapter(IncrementalSQL):
 
     def _run(self, sql: str | exp.Expr, params: Sequence[Any] | None = None) -> Any:
         if isinstance(sql, exp.Delete | exp.Update):
-            self._emulate_dml(sql)
+            with _STATE_WRITES:
+                self._emulate_dml(sql)
             return None
         if isinstance(sql, exp.Create):
             sql = _spark_create(sql)
@@ -126,8 +133,12 @@ class SparkAdapter(IncrementalSQL):
         text = self._sql(sql)
         if self.statements is not None:
             self.statements.append(text)
+        target = sql.this.find(exp.Table) if isinstance(sql, exp.Insert) else None
+        writes_state = target is not None and target.text("db").lower() == "_rocky"
         try:
-            return self.spark.sql(text, args=list(params)) if params else self.spark.sql(text)
+            with _STATE_WRITES if writes_state else nullcontext():
+                return self.spark.sql(text, args=list(params)) if params else \
+                    self.spark.sql(text)
         except Exception as exc:  # noqa: BLE001 - py4j, pyspark and grpc errors alike
             raise WarehouseError(first_line(exc)) from None
 
@@ -202,7 +213,7 @@ class SparkAdapter(IncrementalSQL):
         if not rows:
             self.execute(f"TRUNCATE TABLE {_qualified(schema, name)}")
             return
-        view = f"rocky_dml_{abs(hash((schema, name))):x}"
+        view = f"rocky_dml_{uuid.uuid4().hex}"
         try:
             self.spark.createDataFrame(rows, schema=frame.schema).createOrReplaceTempView(view)
         except Exception as exc:  # noqa: BLE001

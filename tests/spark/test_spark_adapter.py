@@ -68,6 +68,27 @@ def test_delete_and_update_are_emulated_for_state_tables(spark: SparkAdapter) ->
     assert not any(n.endswith("__rocky_dml") for n in spark.relations("_rocky"))
 
 
+def test_state_writes_from_two_threads_lose_nothing(spark: SparkAdapter) -> None:
+    """`rocky run --threads` on a branch records each built model (a DELETE, read back and
+    rewritten, then an INSERT) from its worker thread, on one Spark session: none is lost."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from rocky_engine.execution import branches
+
+    state.ensure_state(spark)
+
+    def record(i: int) -> None:
+        on = spark if i % 2 else spark.clone()
+        for j in range(3):
+            branches.record_build(on, "f", f"m{i}_{j}", "table", "SELECT 1", "r1")
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(record, range(2)))
+    got = sorted(m.model for m in branches.built_models(spark, "f"))
+    assert got == sorted(f"m{i}_{j}" for i in range(2) for j in range(3))
+    assert not [v for v in spark.fetchall("SHOW VIEWS") if v[1].startswith("rocky_dml_")]
+
+
 def test_load_csv_types_and_bad_value_line(spark: SparkAdapter, tmp_path: Path) -> None:
     spark.create_schema("raw")
     good = tmp_path / "t.csv"
