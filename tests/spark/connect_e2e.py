@@ -85,17 +85,20 @@ def main(connect_url: str, tmp_path: Path) -> None:
         journal = a.fetchall("SELECT step FROM _rocky.promote_journal")
         assert sorted(s for (s,) in journal) == ["begin", "prepared", "rolled_forward"]
 
-    # Drift: an upstream column renamed the way Spark allows (the table recreated).
+    # Drift: an upstream column renamed and another retyped, the way Spark allows
+    # (the table recreated).
     with ctx.adapter() as a:
         columns = [c for (c,) in a.fetchall("SHOW COLUMNS IN raw.payments")]
+        changed = {"method": "method AS payment_method",
+                   "amount": "CAST(amount AS STRING) AS amount"}
         a.execute("CREATE TABLE raw.payments_new USING parquet AS SELECT " + ", ".join(
-            "method AS payment_method" if c == "method" else c for c in columns)
-            + " FROM raw.payments")
+            changed.get(c, c) for c in columns) + " FROM raw.payments")
         a.drop_table("raw", "payments")
         a.rename("raw", "payments_new", "payments", kind="table")
     report = ctx.drift(record=False)
     changes = [(c.kind, c.table, c.column, c.new_column) for c in report.changes]
     assert ("column_renamed", "raw.payments", "method", "payment_method") in changes, changes
+    assert ("column_type_changed", "raw.payments", "amount", None) in changes, changes
     assert "stg_payments" in {i.model for i in report.impact}
 
     # Repair: the patch validated in the DuckDB sandbox (a sample of the live upstream
@@ -115,6 +118,8 @@ def main(connect_url: str, tmp_path: Path) -> None:
     v = result.validation.to_json()
     assert v["ok"] and v["where"] == "sandbox", v
     assert "raw.payments" in {t["table"] for t in v["sandbox"]["tables"]}
+    diff = {m["model"]: m["status"] for m in v["data_diff"]["models"]}
+    assert diff["stg_payments"] == diff["customers"] == "unchanged", diff
     with ctx.adapter() as a:
         assert set(a.schemas()) == schemas
         assert prod == {n: a.fetchall(f"SELECT COUNT(*) FROM main.{n}")[0] for n, k in

@@ -1,7 +1,7 @@
 """A rocky writer on a Spark Connect server, run as its own process by
 test_spark_connect.py (two of them at once must never hold the writer lock together).
 
-    python tests/spark/connect_lock_client.py sc://127.0.0.1:15002 race 3   # 3 lock turns
+    python tests/spark/connect_lock_client.py sc://127.0.0.1:15002 race 2   # 2 lock turns
     python tests/spark/connect_lock_client.py sc://127.0.0.1:15002 hold     # holds until killed
 """
 
@@ -30,7 +30,7 @@ def main(url: str, mode: str, turns: int) -> None:
             if mode == "hold":
                 print("held", flush=True)
                 time.sleep(3600)
-            time.sleep(1.5)  # "writing"
+            time.sleep(0.5)  # "writing"
             end = time.time()
         print(json.dumps({"start": start, "end": end}), flush=True)
 
