@@ -48,7 +48,8 @@ from rocky_engine.errors import WarehouseError
 __all__ = ["SparkAdapter", "SparkSettings"]
 
 _DML_SUFFIX = "__rocky_dml"
-# Scratch tables (the runner's build, promote's copy, DML copies): replaced without care.
+# Scratch tables (the runner's build, promote's copy, a seed's new table): replaced
+# without care.
 _SCRATCH = ("__rocky_tmp", "__rocky_promote", _DML_SUFFIX, "__rocky_new")
 # The `_rocky` tables' writes of this process, one at a time: a DELETE/UPDATE reads the rows
 # and writes them back, so an INSERT from another thread (`rocky run --threads`, one Spark
@@ -180,6 +181,19 @@ class SparkAdapter(IncrementalSQL):
         rows = [tuple(r) for r in self._collect(df)]
         return (list(df.columns) if df is not None else []), rows
 
+    @contextmanager
+    def _rows_view(self, rows: list[Any], schema: Any, prefix: str) -> Iterator[str]:
+        """``rows`` (held by the driver) as a temporary view of this session, dropped after."""
+        view = f"{prefix}_{uuid.uuid4().hex}"
+        try:
+            self.spark.createDataFrame(rows, schema=schema).createOrReplaceTempView(view)
+        except Exception as exc:  # noqa: BLE001 - py4j, pyspark and grpc errors alike
+            raise WarehouseError(first_line(exc)) from None
+        try:
+            yield view
+        finally:
+            self.execute(f"DROP VIEW IF EXISTS {view}")
+
     def _emulate_dml(self, stmt: exp.Delete | exp.Update) -> None:
         """DELETE / UPDATE on a parquet table: the table's new rows are read to the driver,
         then written back over it (``INSERT OVERWRITE`` from those rows, or ``TRUNCATE``
@@ -213,16 +227,9 @@ class SparkAdapter(IncrementalSQL):
         if not rows:
             self.execute(f"TRUNCATE TABLE {_qualified(schema, name)}")
             return
-        view = f"rocky_dml_{uuid.uuid4().hex}"
-        try:
-            self.spark.createDataFrame(rows, schema=frame.schema).createOrReplaceTempView(view)
-        except Exception as exc:  # noqa: BLE001
-            raise WarehouseError(first_line(exc)) from None
-        try:
+        with self._rows_view(rows, frame.schema, "rocky_dml") as view:
             self.execute(exp.Insert(this=table, overwrite=True, expression=exp.select(
                 exp.Star()).from_(exp.table_(view))))
-        finally:
-            self.execute(f"DROP VIEW IF EXISTS {view}")
 
     # ------------------------------------------------------------------ catalog
 
@@ -418,17 +425,11 @@ class SparkAdapter(IncrementalSQL):
             rows = [(reader.line_num, *[v if v != "" else None for v in row])
                     for row in reader if row]
         names = [f"c{i}" for i in range(len(columns))]
-        try:
-            frame = self.spark.createDataFrame(
-                rows, schema="__line INT, " + ", ".join(f"{n} STRING" for n in names))
-            view = f"rocky_seed_{abs(hash((schema, name))):x}"
-            frame.createOrReplaceTempView(view)
-        except Exception as exc:  # noqa: BLE001
-            raise WarehouseError(first_line(exc)) from None
         casts = [f"CAST({n} AS {_ddl_type(t)}) AS {_ident(c)}"
                  for n, (c, t) in zip(names, columns, strict=True)]
         tmp = name + _DML_SUFFIX
-        try:
+        with self._rows_view(rows, "__line INT, " + ", ".join(f"{n} STRING" for n in names),
+                             "rocky_seed") as view:
             self.drop_table(schema, tmp)
             try:
                 self.execute(f"CREATE TABLE {_qualified(schema, tmp)} USING parquet AS "
@@ -437,8 +438,6 @@ class SparkAdapter(IncrementalSQL):
                 raise WarehouseError(self._bad_value(view, names, columns) or exc.message
                                      ) from None
             self.swap_table(schema, tmp, name)
-        finally:
-            self.execute(f"DROP VIEW IF EXISTS {view}")
         return len(rows)
 
     def _bad_value(self, view: str, names: list[str], columns: Sequence[tuple[str, str]]
