@@ -16,6 +16,7 @@ that writes each file atomically (temp file + rename).
 from __future__ import annotations
 
 import difflib
+import errno
 import os
 import re
 import tempfile
@@ -93,7 +94,7 @@ def write_sources(project: Project, patches: dict[str, str]) -> list[Path]:
     for rel, text in sorted(patches.items()):
         path = project.root / rel
         try:
-            _atomic_write(path, text)
+            _atomic_write(path, text, scratch=project.root / "target")
         except OSError as exc:
             # A full disk or a read-only folder: the file keeps its old text (the write is
             # atomic), and the user gets a located error instead of a crash.
@@ -260,8 +261,23 @@ def _validate(text: str, rel: str) -> None:
                 hint="rename the table in the warehouse, or update the sources file by hand")
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+def _atomic_write(path: Path, text: str, *, scratch: Path | None = None) -> None:
+    """Replace ``path`` with ``text`` in one rename. The new text is written first under
+    ``scratch`` (the project's ``target/``), so a process killed mid-write leaves nothing in
+    the user's folder; next to ``path`` when ``scratch`` is on another file system."""
+    if scratch is not None:
+        try:
+            scratch.mkdir(parents=True, exist_ok=True)
+            _write_and_replace(path, text, scratch)
+            return
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+    _write_and_replace(path, text, path.parent)
+
+
+def _write_and_replace(path: Path, text: str, folder: Path) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)

@@ -121,3 +121,29 @@ def test_added_not_null_column_and_public_function_shape(known_shop: Path) -> No
     text = patches["sources/raw.toml"]
     assert 'channel = { type = "VARCHAR", nullable = false }' in text
     assert '"my col" = "INTEGER"' in text
+
+
+def test_a_write_killed_before_its_rename_leaves_nothing_in_sources(tmp_path: Path) -> None:
+    """kill -9 between writing the new text and renaming it over the file: the sources
+    folder holds only its files (the new text waits under target/, which is disposable)."""
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    (sources / "raw.toml").write_text("schema = 'raw'\n")
+    code = textwrap.dedent(f"""
+        import os, signal
+        from pathlib import Path
+        from rocky_engine.drift import accept
+        os.replace = lambda *a: os.kill(os.getpid(), signal.SIGKILL)
+        accept._atomic_write(Path({str(sources / "raw.toml")!r}), "schema = 'new'\\n",
+                             scratch=Path({str(tmp_path / "target")!r}))
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=False, timeout=60)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    assert sorted(p.name for p in sources.iterdir()) == ["raw.toml"]
+    assert (sources / "raw.toml").read_text() == "schema = 'raw'\n"
